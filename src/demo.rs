@@ -1,0 +1,125 @@
+//! `pr-status demo`: the whole step against built-in sample data, behind the same
+//! `Provider` interface as the real forges. No network, no credentials.
+
+use crate::config::ProviderKind;
+use crate::error::Result;
+use crate::http::Http;
+use crate::model::{Build, BuildState, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer};
+use crate::provider::Provider;
+use crate::summary::Repository;
+
+pub const COMMIT: &str = "4f9c2e1d7b3a5c8e0f1a2b3c4d5e6f708192a3b4";
+
+#[derive(Debug, Default)]
+pub struct Demo;
+
+fn pr(id: u64, title: &str, state: PrState, source: &str, dest: &str, updated: &str) -> PullRequest {
+    let mut p = PullRequest::new(id, title, state);
+    p.draft = Some(false);
+    p.url = Some(format!(
+        "https://bitbucket.org/demo-workspace/demo-repo/pull-requests/{id}"
+    ));
+    p.author = Some("Ada Lovelace".into());
+    p.source_branch = Some(source.into());
+    p.destination_branch = Some(dest.into());
+    p.source_commit = Some(COMMIT[..12].into());
+    p.created_on = Some("2026-11-20T09:00:00+00:00".into());
+    p.updated_on = Some(updated.into());
+    p.open_tasks = Some(0);
+    p.comment_count = Some(3);
+    p
+}
+
+fn review(name: &str, state: ReviewState) -> Reviewer {
+    Reviewer {
+        name: name.into(),
+        state,
+    }
+}
+
+fn build(key: &str, name: &str, state: BuildState) -> Build {
+    Build::new(
+        key,
+        Some(name.into()),
+        state,
+        Some(format!("https://ci.example.com/builds/{key}")),
+    )
+}
+
+/// Three pull requests containing the demo commit, in different states, so that each
+/// `REQUIRE` condition can be seen passing and failing.
+pub fn sample() -> Vec<PullRequest> {
+    let mut ready = pr(
+        42,
+        "Add retry budget to the deploy step",
+        PrState::Open,
+        "feature/retries",
+        "main",
+        "2026-11-28T16:30:00+00:00",
+    );
+    ready.set_reviews([
+        review("Grace Hopper", ReviewState::Approved),
+        review("Alan Turing", ReviewState::Pending),
+    ]);
+    ready.builds = vec![
+        build("unit-tests", "Unit tests", BuildState::Successful),
+        build("lint", "Lint", BuildState::Successful),
+    ];
+
+    let mut draft = pr(
+        43,
+        "WIP: backport retries to release/1.x",
+        PrState::Open,
+        "feature/retries",
+        "release/1.x",
+        "2026-11-28T17:05:00+00:00",
+    );
+    draft.draft = Some(true);
+    draft.set_reviews([review("Grace Hopper", ReviewState::ChangesRequested)]);
+    draft.open_tasks = Some(2);
+    draft.builds = vec![
+        build("unit-tests", "Unit tests", BuildState::Successful),
+        build("integration", "Integration tests", BuildState::Inprogress),
+    ];
+
+    let mut old = pr(
+        17,
+        "Retry prototype",
+        PrState::Declined,
+        "spike/retries",
+        "main",
+        "2026-11-02T11:00:00+00:00",
+    );
+    old.set_reviews([review("Alan Turing", ReviewState::Pending)]);
+    old.builds = vec![build("unit-tests", "Unit tests", BuildState::Failed)];
+
+    vec![ready, draft, old]
+}
+
+impl Provider for Demo {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Demo
+    }
+
+    fn repository(&self) -> Repository {
+        Repository {
+            full_name: "demo-workspace/demo-repo".into(),
+            url: Some("https://bitbucket.org/demo-workspace/demo-repo".into()),
+        }
+    }
+
+    fn commit(&self) -> Option<String> {
+        Some(COMMIT.into())
+    }
+
+    fn http(&self) -> Option<&Http> {
+        None
+    }
+
+    async fn lookup(&mut self) -> Result<Lookup> {
+        Ok(Lookup {
+            kind: LookupKind::Commit,
+            pull_requests: sample(),
+        })
+    }
+}

@@ -1,0 +1,94 @@
+//! The errors that decide the exit code. Everything inside may use `anyhow`; whatever reaches
+//! `run()` is one of these, and each maps to one exit code and one `error.kind` in the summary.
+
+use std::fmt;
+
+/// A failure of the step, with the one sentence a user reads.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A variable is missing or invalid. Exit 2; nothing was sent.
+    #[error("{0}")]
+    Config(String),
+    /// An output path cannot be written. Exit 2; names the variable.
+    #[error("{0}")]
+    Io(String),
+    /// The server refused the credentials (401) or their permissions (403). Exit 3.
+    #[error("{message}")]
+    Auth { status: u16, message: String },
+    /// The API answered with an error, nonsense, or not found, after retries. Exit 4.
+    #[error("{message}")]
+    Api { status: Option<u16>, message: String },
+    /// The API could not be reached, or timed out, after retries. Exit 4.
+    #[error("{0}")]
+    Network(String),
+    /// The commit index was still being built when the wait ran out. Exit 8.
+    #[error("{0}")]
+    Indexing(String),
+}
+
+/// The `error.kind` field of the JSON summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ErrorKind {
+    Config,
+    Auth,
+    Api,
+    Network,
+    Io,
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            ErrorKind::Config => "config",
+            ErrorKind::Auth => "auth",
+            ErrorKind::Api => "api",
+            ErrorKind::Network => "network",
+            ErrorKind::Io => "io",
+        };
+        f.write_str(s)
+    }
+}
+
+impl Error {
+    pub fn config(msg: impl Into<String>) -> Self {
+        Error::Config(msg.into())
+    }
+
+    pub fn api(status: Option<u16>, msg: impl Into<String>) -> Self {
+        Error::Api {
+            status,
+            message: msg.into(),
+        }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Config(_) => ErrorKind::Config,
+            Error::Io(_) => ErrorKind::Io,
+            Error::Auth { .. } => ErrorKind::Auth,
+            Error::Api { .. } | Error::Indexing(_) => ErrorKind::Api,
+            Error::Network(_) => ErrorKind::Network,
+        }
+    }
+
+    /// The documented exit code (README, SPEC "Exit codes").
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Config(_) | Error::Io(_) => 2,
+            Error::Auth { .. } => 3,
+            Error::Api { .. } | Error::Network(_) => 4,
+            Error::Indexing(_) => 8,
+        }
+    }
+
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Error::Auth { status, .. } => Some(*status),
+            Error::Api { status, .. } => *status,
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,426 @@
+//! The gate: which `REQUIRE` conditions each pull request meets, whether the step passes,
+//! fails or is pending, which PR is "the" PR, and the exit code.
+
+use std::fmt;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::ci::CurrentRun;
+use crate::error::{Error, Result};
+use crate::model::{BuildState, BuildSummary, PrState, PullRequest};
+
+/// One `REQUIRE` condition (SPEC "The gate").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Condition {
+    /// At least one PR contains the commit.
+    Pr,
+    Open,
+    Merged,
+    NotDraft,
+    /// At least `MIN_APPROVALS` approvals, the author's own not counted.
+    Approved,
+    NoChangesRequested,
+    NoOpenTasks,
+    /// Every build not ignored is SUCCESSFUL; none at all also passes.
+    BuildsPassed,
+}
+
+impl Condition {
+    pub const ALL: [Condition; 8] = [
+        Condition::Pr,
+        Condition::Open,
+        Condition::Merged,
+        Condition::NotDraft,
+        Condition::Approved,
+        Condition::NoChangesRequested,
+        Condition::NoOpenTasks,
+        Condition::BuildsPassed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Condition::Pr => "pr",
+            Condition::Open => "open",
+            Condition::Merged => "merged",
+            Condition::NotDraft => "not-draft",
+            Condition::Approved => "approved",
+            Condition::NoChangesRequested => "no-changes-requested",
+            Condition::NoOpenTasks => "no-open-tasks",
+            Condition::BuildsPassed => "builds-passed",
+        }
+    }
+
+    /// Parses `REQUIRE`: comma-separated, any case, spaces and empty items ignored, duplicates
+    /// dropped.
+    pub fn parse_list(text: &str) -> Result<Vec<Condition>> {
+        let mut out = Vec::new();
+        for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let lower = item.to_ascii_lowercase();
+            let Some(c) = Condition::ALL.into_iter().find(|c| c.as_str() == lower) else {
+                let names: Vec<_> = Condition::ALL.iter().map(|c| c.as_str()).collect();
+                return Err(Error::config(format!(
+                    "REQUIRE has an unknown condition {item:?}: use a comma-separated list of {}",
+                    names.join(", ")
+                )));
+            };
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The gate's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Pass,
+    Fail,
+    Pending,
+    Error,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Pending => "pending",
+            Outcome::Error => "error",
+        }
+    }
+
+    /// The exit code of a finished lookup (errors carry their own, see `Error::exit_code`).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Pass => 0,
+            Outcome::Fail => 1,
+            Outcome::Pending => 8,
+            Outcome::Error => 4,
+        }
+    }
+}
+
+/// A pull request with the gate's judgement, as the summaries show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evaluated {
+    #[serde(flatten)]
+    pub pr: PullRequest,
+    pub build_summary: BuildSummary,
+    pub qualifies: bool,
+    pub unmet: Vec<Condition>,
+}
+
+/// What the gate decided for a whole lookup.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub outcome: Outcome,
+    pub message: String,
+    pub selected: Option<u64>,
+    pub pull_requests: Vec<Evaluated>,
+}
+
+/// The gate's settings.
+#[derive(Debug, Clone, Default)]
+pub struct Gate {
+    pub require: Vec<Condition>,
+    pub min_approvals: u32,
+    pub destination_branch: Option<String>,
+    pub ignore_builds: Vec<String>,
+    pub current_run: CurrentRun,
+}
+
+impl Gate {
+    /// The conditions `pr` does not meet (`pr` itself is met by being in the list).
+    pub fn unmet(&self, pr: &PullRequest) -> Vec<Condition> {
+        self.require.iter().copied().filter(|c| !self.meets(pr, *c)).collect()
+    }
+
+    fn meets(&self, pr: &PullRequest, c: Condition) -> bool {
+        match c {
+            Condition::Pr => true,
+            Condition::Open => pr.state == PrState::Open,
+            Condition::Merged => pr.state == PrState::Merged,
+            // A draft flag the server does not report counts as not a draft (SPEC).
+            Condition::NotDraft => pr.draft != Some(true),
+            Condition::Approved => pr.approvals >= self.min_approvals,
+            Condition::NoChangesRequested => pr.changes_requested == 0,
+            // Unknown tasks cannot pass: the provider check refuses this condition where the
+            // forge has no tasks, so `None` here means the server left the count out.
+            Condition::NoOpenTasks => pr.open_tasks == Some(0),
+            Condition::BuildsPassed => pr
+                .builds
+                .iter()
+                .filter(|b| !b.ignored)
+                .all(|b| b.state == BuildState::Successful),
+        }
+    }
+
+    /// Marks the builds that `builds-passed` leaves out: `IGNORE_BUILDS` (key or name) and
+    /// the running pipeline's own status.
+    fn mark_ignored(&self, pr: &mut PullRequest) {
+        for b in &mut pr.builds {
+            let listed = self
+                .ignore_builds
+                .iter()
+                .any(|i| *i == b.key || b.name.as_deref() == Some(i.as_str()));
+            b.ignored = listed || self.current_run.is_own(b);
+        }
+    }
+
+    /// Would this PR qualify once its running builds finish successfully?
+    fn waits_only_on_builds(&self, e: &Evaluated) -> bool {
+        e.unmet == [Condition::BuildsPassed]
+            && e.pr
+                .builds
+                .iter()
+                .filter(|b| !b.ignored)
+                .all(|b| matches!(b.state, BuildState::Successful | BuildState::Inprogress))
+    }
+
+    /// Judges every pull request and the lookup as a whole.
+    pub fn decide(&self, prs: Vec<PullRequest>, commit: Option<&str>) -> Decision {
+        let pull_requests: Vec<Evaluated> = prs
+            .into_iter()
+            .filter(|pr| match &self.destination_branch {
+                Some(branch) => pr.destination_branch.as_deref() == Some(branch.as_str()),
+                None => true,
+            })
+            .map(|mut pr| {
+                self.mark_ignored(&mut pr);
+                let unmet = self.unmet(&pr);
+                let counted: Vec<_> = pr.builds.iter().filter(|b| !b.ignored).cloned().collect();
+                Evaluated {
+                    build_summary: BuildSummary::of(&counted),
+                    qualifies: unmet.is_empty(),
+                    unmet,
+                    pr,
+                }
+            })
+            .collect();
+
+        let selected = select(&pull_requests);
+        let what = match commit {
+            Some(c) => format!("commit {}", &c[..c.len().min(12)]),
+            None => "the pull request".to_string(),
+        };
+        let into = self
+            .destination_branch
+            .as_ref()
+            .map(|b| format!(" into {b}"))
+            .unwrap_or_default();
+        let count = pull_requests.len();
+        let (outcome, message) = if self.require.is_empty() {
+            (
+                Outcome::Pass,
+                format!("{count} pull request(s){into} contain {what}; REQUIRE is empty, so the gate passes"),
+            )
+        } else if let Some(q) = pull_requests.iter().find(|e| e.qualifies) {
+            let conds: Vec<_> = self.require.iter().map(|c| c.as_str()).collect();
+            (Outcome::Pass, format!("PR #{} meets {}", q.pr.id, conds.join(", ")))
+        } else if pull_requests.is_empty() {
+            (Outcome::Fail, format!("no pull request{into} contains {what}"))
+        } else if let Some(p) = pull_requests.iter().find(|e| self.waits_only_on_builds(e)) {
+            (
+                Outcome::Pending,
+                format!("PR #{} waits only on running builds", p.pr.id),
+            )
+        } else {
+            let reasons: Vec<String> = pull_requests
+                .iter()
+                .take(5)
+                .map(|e| {
+                    let unmet: Vec<_> = e.unmet.iter().map(|c| c.as_str()).collect();
+                    format!("#{} fails {}", e.pr.id, unmet.join(", "))
+                })
+                .collect();
+            (
+                Outcome::Fail,
+                format!("no pull request qualifies: {}", reasons.join("; ")),
+            )
+        };
+        Decision {
+            outcome,
+            message,
+            selected,
+            pull_requests,
+        }
+    }
+}
+
+/// SPEC: the first that qualifies, else the most recently updated open one, else the most
+/// recently updated.
+fn select(prs: &[Evaluated]) -> Option<u64> {
+    if let Some(q) = prs.iter().find(|e| e.qualifies) {
+        return Some(q.pr.id);
+    }
+    let latest = |open_only: bool| {
+        prs.iter()
+            .filter(|e| !open_only || e.pr.state == PrState::Open)
+            .max_by(|a, b| updated(a).cmp(&updated(b)))
+            .map(|e| e.pr.id)
+    };
+    latest(true).or_else(|| latest(false))
+}
+
+fn updated(e: &Evaluated) -> (Option<OffsetDateTime>, Option<&str>) {
+    let text = e.pr.updated_on.as_deref();
+    let parsed = text.and_then(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok());
+    (parsed, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Build, ReviewState, Reviewer};
+
+    fn pr(id: u64, state: PrState) -> PullRequest {
+        let mut p = PullRequest::new(id, format!("PR {id}"), state);
+        p.destination_branch = Some("main".into());
+        p
+    }
+
+    fn gate(req: &str) -> Gate {
+        Gate {
+            require: Condition::parse_list(req).unwrap(),
+            min_approvals: 1,
+            ..Gate::default()
+        }
+    }
+
+    fn build(key: &str, state: BuildState) -> Build {
+        Build::new(key, Some(key.into()), state, None)
+    }
+
+    #[test]
+    fn each_condition_passes_and_fails() {
+        let mut good = pr(1, PrState::Open);
+        good.draft = Some(false);
+        good.set_reviews([Reviewer {
+            name: "a".into(),
+            state: ReviewState::Approved,
+        }]);
+        good.open_tasks = Some(0);
+        good.builds = vec![build("b", BuildState::Successful)];
+        for c in Condition::ALL {
+            if c == Condition::Merged {
+                continue;
+            }
+            assert!(gate(c.as_str()).unmet(&good).is_empty(), "{c} should pass");
+        }
+        let mut bad = pr(2, PrState::Merged);
+        bad.draft = Some(true);
+        bad.set_reviews([Reviewer {
+            name: "a".into(),
+            state: ReviewState::ChangesRequested,
+        }]);
+        bad.open_tasks = Some(2);
+        bad.builds = vec![build("b", BuildState::Failed)];
+        for c in Condition::ALL {
+            if matches!(c, Condition::Merged | Condition::Pr) {
+                assert!(gate(c.as_str()).unmet(&bad).is_empty());
+            } else {
+                assert_eq!(gate(c.as_str()).unmet(&bad), vec![c], "{c} should fail");
+            }
+        }
+        assert_eq!(gate("merged").unmet(&good), vec![Condition::Merged]);
+    }
+
+    #[test]
+    fn min_approvals_and_missing_facts() {
+        let mut p = pr(1, PrState::Open);
+        p.set_reviews([Reviewer {
+            name: "a".into(),
+            state: ReviewState::Approved,
+        }]);
+        let mut g = gate("approved");
+        g.min_approvals = 2;
+        assert_eq!(g.unmet(&p), vec![Condition::Approved]);
+        g.min_approvals = 0;
+        assert!(g.unmet(&PullRequest::new(3, "t", PrState::Open)).is_empty());
+        // draft unknown counts as not a draft; tasks unknown do not pass
+        assert!(gate("not-draft").unmet(&p).is_empty());
+        assert_eq!(gate("no-open-tasks").unmet(&p), vec![Condition::NoOpenTasks]);
+    }
+
+    #[test]
+    fn outcomes_and_exit_codes() {
+        let g = gate("open,builds-passed");
+        let d = g.decide(vec![], Some("abcdef1234567"));
+        assert_eq!((d.outcome, d.outcome.exit_code()), (Outcome::Fail, 1));
+        assert!(d.message.contains("abcdef123456"));
+        assert_eq!(gate("").decide(vec![], None).outcome, Outcome::Pass);
+
+        let mut running = pr(5, PrState::Open);
+        running.builds = vec![build("a", BuildState::Successful), build("b", BuildState::Inprogress)];
+        let d = g.decide(vec![running.clone()], None);
+        assert_eq!(
+            (d.outcome, d.outcome.exit_code(), d.selected),
+            (Outcome::Pending, 8, Some(5))
+        );
+
+        running.builds.push(build("c", BuildState::Failed));
+        assert_eq!(g.decide(vec![running], None).outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn own_pipeline_and_ignored_builds_do_not_count() {
+        let mut p = pr(1, PrState::Open);
+        p.builds = vec![
+            Build::new("own", Some("Pipeline #7 for main".into()), BuildState::Inprogress, None),
+            build("flaky", BuildState::Failed),
+            build("unit", BuildState::Successful),
+        ];
+        let mut g = gate("builds-passed");
+        g.current_run.bitbucket_build_number = Some("7".into());
+        assert_eq!(g.decide(vec![p.clone()], None).outcome, Outcome::Fail);
+        g.ignore_builds = vec!["flaky".into()];
+        let d = g.decide(vec![p], None);
+        assert_eq!(d.outcome, Outcome::Pass);
+        assert_eq!(d.pull_requests[0].build_summary.successful, 1);
+        assert!(d.pull_requests[0].pr.builds[0].ignored);
+    }
+
+    #[test]
+    fn destination_filter_and_selection() {
+        let mut a = pr(1, PrState::Merged);
+        a.updated_on = Some("2026-01-02T00:00:00+00:00".into());
+        let mut b = pr(2, PrState::Open);
+        b.updated_on = Some("2026-01-01T00:00:00+00:00".into());
+        let mut c = pr(3, PrState::Open);
+        c.updated_on = Some("2026-01-03T00:00:00+00:00".into());
+        c.destination_branch = Some("release".into());
+        let mut g = gate("merged");
+        let d = g.decide(vec![a.clone(), b.clone(), c.clone()], None);
+        assert_eq!(d.selected, Some(1), "first qualifying wins");
+        g.require = Condition::parse_list("approved").unwrap();
+        assert_eq!(
+            g.decide(vec![a.clone(), b.clone(), c.clone()], None).selected,
+            Some(3),
+            "latest open"
+        );
+        g.destination_branch = Some("main".into());
+        let d = g.decide(vec![a, b, c], None);
+        assert_eq!(d.pull_requests.len(), 2);
+        assert_eq!(d.selected, Some(2));
+    }
+
+    #[test]
+    fn require_parsing() {
+        assert_eq!(
+            Condition::parse_list(" Open, approved,,open ").unwrap(),
+            vec![Condition::Open, Condition::Approved]
+        );
+        let e = Condition::parse_list("open;approved").unwrap_err().to_string();
+        assert!(e.contains("REQUIRE") && e.contains("builds-passed"), "{e}");
+    }
+}

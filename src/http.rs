@@ -1,0 +1,604 @@
+//! The one HTTP client: User-Agent, timeouts, rustls with system roots plus `SSL_CERT_FILE`,
+//! proxies from the environment, retries with backoff and jitter, rate-limit waits, the
+//! same-origin guard for credentials, and errors that keep the server's own reason.
+
+use std::error::Error as _;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Once};
+use std::time::{Duration, Instant, SystemTime};
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::{Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+
+use crate::config::HttpSettings;
+use crate::credentials::{Auth, Redactor};
+use crate::error::{Error, Result};
+
+/// Longest single wait the step accepts from a server (`Retry-After`, rate-limit reset).
+const MAX_WAIT: Duration = Duration::from_secs(60);
+/// Largest body read; anything bigger is a malformed answer, not a reason to run out of memory.
+const MAX_BODY: usize = 32 * 1024 * 1024;
+/// Well-known system CA bundles, in the order Go and curl look for them.
+const SYSTEM_BUNDLES: [&str; 6] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/pki/tls/cacert.pem",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+];
+
+/// A scheme, host and port: credentials are only ever sent to the API's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin(String, String, Option<u16>);
+
+impl Origin {
+    pub fn of(url: &Url) -> Origin {
+        Origin(
+            url.scheme().to_string(),
+            url.host_str().unwrap_or("").to_ascii_lowercase(),
+            url.port_or_known_default(),
+        )
+    }
+}
+
+/// A successful (2xx) answer, body read in full.
+#[derive(Debug)]
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    pub url: Url,
+}
+
+impl Response {
+    /// Parses the body, naming the request and what was wrong when it is not the expected JSON.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            Error::api(
+                Some(self.status.as_u16()),
+                format!(
+                    "GET {} gave a malformed answer: {}",
+                    self.url.path(),
+                    describe_bad_body(&self.headers, &self.body, &e)
+                ),
+            )
+        })
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+fn describe_bad_body(headers: &HeaderMap, body: &[u8], e: &serde_json::Error) -> String {
+    let ctype = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let head = String::from_utf8_lossy(&body[..body.len().min(400)]).to_ascii_lowercase();
+    if ctype.contains("html")
+        || head.trim_start().starts_with("<!doctype html")
+        || head.trim_start().starts_with("<html")
+    {
+        "an HTML page instead of JSON (a login page, proxy or wrong API URL?)".to_string()
+    } else if body.is_empty() {
+        "an empty body instead of JSON".to_string()
+    } else {
+        format!("not the expected JSON ({e})")
+    }
+}
+
+/// What a provider says about refused credentials: which variables, which scopes.
+pub type AuthHint = Box<dyn Fn(StatusCode, &str) -> String + Send + Sync>;
+
+/// The API client of one provider.
+pub struct Http {
+    client: reqwest::Client,
+    base: Url,
+    origin: Origin,
+    forge: &'static str,
+    auth: Option<Auth>,
+    extra_headers: HeaderMap,
+    settings: HttpSettings,
+    auth_hint: AuthHint,
+    pub redactor: Arc<Redactor>,
+    requests: AtomicU32,
+}
+
+impl std::fmt::Debug for Http {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Http")
+            .field("base", &self.base.as_str())
+            .field("auth", &self.auth)
+            .finish()
+    }
+}
+
+/// Builds the shared `reqwest::Client`. `guard` is the only origin redirects may go to.
+pub fn client(settings: &HttpSettings, guard: Option<Origin>) -> Result<reqwest::Client> {
+    static PROVIDER: Once = Once::new();
+    PROVIDER.call_once(|| {
+        // ring: a smaller static binary than aws-lc-rs, and no C toolchain quirks in the image.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    let redirect = reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() >= 5 {
+            attempt.error("too many redirects")
+        } else if guard.as_ref().is_some_and(|o| *o != Origin::of(attempt.url())) {
+            attempt.error("redirect to another origin refused: credentials are only sent to the API's own host")
+        } else {
+            attempt.follow()
+        }
+    });
+    let mut builder = reqwest::Client::builder()
+        .user_agent(concat!("pr-status/", env!("CARGO_PKG_VERSION")))
+        .timeout(settings.timeout)
+        .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
+        .redirect(redirect)
+        .pool_max_idle_per_host(16);
+    let mut roots = Vec::new();
+    // SPEC: SSL_CERT_FILE *adds* CAs to the system roots (the usual OpenSSL meaning replaces
+    // them, which would break every other host behind the same proxy).
+    if let Some(bundle) = SYSTEM_BUNDLES.iter().find_map(|p| std::fs::read(p).ok()) {
+        roots.extend(reqwest::Certificate::from_pem_bundle(&bundle).unwrap_or_default());
+    }
+    if let Some(path) = &settings.ssl_cert_file {
+        let pem = std::fs::read(path)
+            .map_err(|e| Error::config(format!("SSL_CERT_FILE={} cannot be read: {e}", path.display())))?;
+        let extra = reqwest::Certificate::from_pem_bundle(&pem).unwrap_or_default();
+        if extra.is_empty() {
+            return Err(Error::config(format!(
+                "SSL_CERT_FILE={} holds no PEM certificate: use a file with -----BEGIN CERTIFICATE----- blocks",
+                path.display()
+            )));
+        }
+        roots.extend(extra);
+    }
+    if !roots.is_empty() {
+        builder = builder.tls_certs_only(roots);
+    }
+    builder
+        .build()
+        .map_err(|e| Error::config(format!("cannot set up the HTTP client: {}", chain(&e))))
+}
+
+impl Http {
+    /// A client for the API at `base`, sending `auth` on every request to `base`'s origin.
+    pub fn new(
+        forge: &'static str,
+        base: Url,
+        auth: Option<Auth>,
+        settings: &HttpSettings,
+        redactor: Redactor,
+        auth_hint: AuthHint,
+    ) -> Result<Http> {
+        let origin = Origin::of(&base);
+        Ok(Http {
+            client: client(settings, Some(origin.clone()))?,
+            base,
+            origin,
+            forge,
+            auth,
+            extra_headers: HeaderMap::new(),
+            settings: settings.clone(),
+            auth_hint,
+            redactor: Arc::new(redactor),
+            requests: AtomicU32::new(0),
+        })
+    }
+
+    pub fn set_auth(&mut self, auth: Auth) {
+        self.auth = Some(auth);
+    }
+
+    pub fn add_header(&mut self, name: &'static str, value: &'static str) {
+        self.extra_headers
+            .insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+    }
+
+    pub fn settings(&self) -> &HttpSettings {
+        &self.settings
+    }
+
+    /// Requests sent so far (retries included), for DEBUG and the benchmark.
+    pub fn request_count(&self) -> u32 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// `base` + path segments, each percent-encoded: no input can leave the API's path.
+    pub fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        {
+            let mut path = url.path_segments_mut().expect("validated base URLs have a path");
+            path.pop_if_empty();
+            for s in segments {
+                path.push(s);
+            }
+        }
+        url
+    }
+
+    /// Checks a link the server sent (pagination) before it is followed with credentials.
+    pub fn follow(&self, link: &str) -> Result<Url> {
+        let url = self
+            .base
+            .join(link)
+            .map_err(|_| Error::api(None, format!("{} sent a pagination link that is not a URL", self.forge)))?;
+        if Origin::of(&url) != self.origin {
+            return Err(Error::api(
+                None,
+                format!(
+                    "{} sent a pagination link to another origin ({}://{}): refused, credentials are only sent to {}",
+                    self.forge,
+                    url.scheme(),
+                    url.host_str().unwrap_or("?"),
+                    self.base.host_str().unwrap_or("?")
+                ),
+            ));
+        }
+        Ok(url)
+    }
+
+    pub fn debug(&self, text: &str) {
+        if self.settings.debug {
+            eprintln!("pr-status: debug: {}", self.redactor.redact(text));
+        }
+    }
+
+    /// GET with the API's credentials, retries and error mapping.
+    pub async fn get(&self, url: Url) -> Result<Response> {
+        self.send(Method::GET, url, None, None).await
+    }
+
+    /// Sends one request with retries. `auth_override` is for the OAuth exchange, which goes
+    /// to its own configured URL with the client's Basic credentials.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<(&'static str, String)>,
+        auth_override: Option<&Auth>,
+    ) -> Result<Response> {
+        if auth_override.is_none() && Origin::of(&url) != self.origin {
+            return Err(Error::api(
+                None,
+                format!("refused to send credentials to {}", url.host_str().unwrap_or("?")),
+            ));
+        }
+        let path = url.path().to_string();
+        let what = format!("{method} {path}");
+        let mut attempt = 1;
+        loop {
+            let mut req = self
+                .client
+                .request(method.clone(), url.clone())
+                .header(ACCEPT, "application/json");
+            for (k, v) in &self.extra_headers {
+                req = req.header(k, v);
+            }
+            if let Some(a) = auth_override.or(self.auth.as_ref()) {
+                req = req.header(a.name.clone(), a.value.clone());
+            }
+            if let Some((ctype, text)) = &body {
+                req = req.header(CONTENT_TYPE, *ctype).body(text.clone());
+            }
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let started = Instant::now();
+            self.debug(&format!("-> {method} {url} (attempt {attempt})"));
+            let outcome = self.once(req).await;
+            let retry = match outcome {
+                Ok(resp) if resp.status.is_success() => {
+                    self.debug(&format!(
+                        "<- {} {} ({} ms, {} bytes)",
+                        resp.status.as_u16(),
+                        path,
+                        started.elapsed().as_millis(),
+                        resp.body.len()
+                    ));
+                    return Ok(resp);
+                }
+                Ok(resp) => {
+                    self.debug(&format!(
+                        "<- {} {} ({} ms)",
+                        resp.status.as_u16(),
+                        path,
+                        started.elapsed().as_millis()
+                    ));
+                    match self.classify(&what, resp) {
+                        Verdict::Fail(e) => return Err(e),
+                        Verdict::Retry(e, wait) => (e, wait),
+                    }
+                }
+                Err(Failure::Final(e)) => return Err(e),
+                Err(Failure::Retry(e)) => {
+                    self.debug(&format!("<- {what} failed: {e}"));
+                    (e, None)
+                }
+            };
+            let (err, server_wait) = retry;
+            if attempt >= self.settings.max_attempts {
+                return Err(self.finalize(err, attempt));
+            }
+            let wait = server_wait.unwrap_or_else(|| self.backoff(attempt));
+            self.debug(&format!("retrying {what} in {} ms", wait.as_millis()));
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// Exponential backoff (1, 2, 4 s by default) with ±25 % jitter.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self.settings.retry_delay.saturating_mul(1 << (attempt - 1).min(10));
+        base.mul_f64(0.75 + fastrand::f64() * 0.5).min(MAX_WAIT)
+    }
+
+    fn finalize(&self, err: Error, attempts: u32) -> Error {
+        match err {
+            Error::Api { status, message } => Error::Api {
+                status,
+                message: format!("{message} (gave up after {attempts} attempts)"),
+            },
+            Error::Network(m) => Error::Network(format!("{m} (gave up after {attempts} attempts)")),
+            other => other,
+        }
+    }
+
+    async fn once(&self, req: reqwest::RequestBuilder) -> std::result::Result<Response, Failure> {
+        let resp = req.send().await.map_err(|e| self.transport_error(&e))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let url = resp.url().clone();
+        if resp.content_length().is_some_and(|n| n as usize > MAX_BODY) {
+            return Err(Failure::Final(Error::api(
+                Some(status.as_u16()),
+                format!("{} sent an answer over {} MiB", self.forge, MAX_BODY >> 20),
+            )));
+        }
+        let mut body = Vec::new();
+        let mut resp = resp;
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    body.extend_from_slice(&chunk);
+                    if body.len() > MAX_BODY {
+                        return Err(Failure::Final(Error::api(
+                            Some(status.as_u16()),
+                            format!("{} sent an answer over {} MiB", self.forge, MAX_BODY >> 20),
+                        )));
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => return Err(self.transport_error(&e)),
+            }
+        }
+        Ok(Response {
+            status,
+            headers,
+            body,
+            url,
+        })
+    }
+
+    fn transport_error(&self, e: &reqwest::Error) -> Failure {
+        let host = e.url().and_then(|u| u.host_str()).unwrap_or("the server").to_string();
+        if e.is_redirect() {
+            return Failure::Final(Error::api(
+                None,
+                format!("{} answered with a redirect that was refused: {}", self.forge, chain(e)),
+            ));
+        }
+        if let Some(tls) = find_cause::<rustls::Error>(e) {
+            if matches!(tls, rustls::Error::InvalidCertificate(_)) {
+                return Failure::Final(Error::Network(format!(
+                    "the TLS certificate of {host} is not trusted ({tls}): if the server uses an internal CA, set SSL_CERT_FILE to a PEM bundle holding it"
+                )));
+            }
+        }
+        if e.is_timeout() {
+            return Failure::Retry(Error::Network(format!(
+                "{host} did not answer within HTTP_TIMEOUT={}s",
+                self.settings.timeout.as_secs()
+            )));
+        }
+        if e.is_connect() {
+            return Failure::Retry(Error::Network(format!("cannot connect to {host}: {}", chain(e))));
+        }
+        Failure::Retry(Error::Network(format!("the connection to {host} failed: {}", chain(e))))
+    }
+
+    /// Maps a non-2xx answer to an error, and says whether (and how long) to wait and retry.
+    fn classify(&self, what: &str, resp: Response) -> Verdict {
+        let status = resp.status;
+        let code = status.as_u16();
+        let reason = self.redactor.redact(&server_reason(&resp.body));
+        let reason_part = if reason.is_empty() {
+            status.canonical_reason().unwrap_or("").to_string()
+        } else {
+            reason.clone()
+        };
+        let retry_after = resp.header(RETRY_AFTER.as_str()).and_then(parse_retry_after);
+        let remaining_zero = resp.header("x-ratelimit-remaining").map(str::trim) == Some("0");
+        let reset = resp
+            .header("x-ratelimit-reset")
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        // GitHub answers a rate limit with 403 + retry-after or remaining 0: not an auth failure.
+        let rate_limited = code == 429 || (code == 403 && (retry_after.is_some() || remaining_zero));
+        if rate_limited {
+            let reset_wait = reset.map(|r| {
+                let now = SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_secs();
+                Duration::from_secs(r.saturating_sub(now) + 1)
+            });
+            let wait = retry_after.or(reset_wait);
+            let when = match reset {
+                Some(r) => format!("; the limit resets at {}", rfc3339(r as i64)),
+                None => match retry_after {
+                    Some(w) => format!("; the server asked to wait {} s", w.as_secs()),
+                    None => String::new(),
+                },
+            };
+            let err = Error::api(
+                Some(code),
+                format!("{} rate limit hit on {what} ({code}: {reason_part}){when}", self.forge),
+            );
+            return Verdict::Retry(err, wait.map(|w| w.min(MAX_WAIT)));
+        }
+        match code {
+            401 | 403 => Verdict::Fail(Error::Auth {
+                status: code,
+                message: format!(
+                    "{} refused {what} ({code} {}: {reason_part}). {}",
+                    self.forge,
+                    status.canonical_reason().unwrap_or(""),
+                    (self.auth_hint)(status, &reason)
+                ),
+            }),
+            500..=599 => Verdict::Retry(
+                Error::api(
+                    Some(code),
+                    format!("{} failed on {what} ({code}: {reason_part})", self.forge),
+                ),
+                retry_after.map(|w| w.min(MAX_WAIT)),
+            ),
+            _ => Verdict::Fail(Error::api(
+                Some(code),
+                format!("{} answered {code} to {what}: {reason_part}", self.forge),
+            )),
+        }
+    }
+}
+
+enum Failure {
+    Retry(Error),
+    Final(Error),
+}
+
+enum Verdict {
+    Retry(Error, Option<Duration>),
+    Fail(Error),
+}
+
+/// `Retry-After` in seconds or as an HTTP date.
+fn parse_retry_after(v: &str) -> Option<Duration> {
+    if let Ok(secs) = v.trim().parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(v.trim()).ok()?;
+    Some(when.duration_since(SystemTime::now()).unwrap_or_default())
+}
+
+fn rfc3339(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| secs.to_string())
+}
+
+/// The server's own explanation from the error shapes the forges use:
+/// Cloud `{"error":{"message"}}`, Data Center `{"errors":[{"message"}]}`, GitHub/GitLab
+/// `{"message"}`, OAuth `{"error_description"}`; else a short plain-text body.
+pub fn server_reason(body: &[u8]) -> String {
+    let text = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v) => {
+            let s = |p: &str| v.pointer(p).and_then(|x| x.as_str()).map(String::from);
+            let detail = s("/error/detail");
+            let main = s("/error/message")
+                .or_else(|| s("/errors/0/message"))
+                .or_else(|| s("/message"))
+                .or_else(|| s("/error_description"))
+                .or_else(|| s("/error"))
+                .or_else(|| v.pointer("/message").map(|m| m.to_string()));
+            match (main, detail) {
+                (Some(m), Some(d)) => format!("{m} {d}"),
+                (Some(m), None) => m,
+                (None, Some(d)) => d,
+                (None, None) => String::new(),
+            }
+        }
+        Err(_) => {
+            let t = String::from_utf8_lossy(body);
+            if t.to_ascii_lowercase().contains("<html") {
+                "an HTML error page".to_string()
+            } else {
+                t.into_owned()
+            }
+        }
+    };
+    one_line(&text, 300)
+}
+
+/// Folds text to one line of at most `max` characters.
+pub fn one_line(text: &str, max: usize) -> String {
+    let folded: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let cut: String = folded.chars().filter(|c| !c.is_control()).take(max).collect();
+    if folded.chars().count() > max {
+        format!("{cut}…")
+    } else {
+        cut
+    }
+}
+
+/// An error and its causes on one line (reqwest's Display hides the root cause).
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let s = c.to_string();
+        if !out.contains(&s) {
+            out.push_str(": ");
+            out.push_str(&s);
+        }
+        cur = c.source();
+    }
+    out
+}
+
+fn find_cause<T: std::error::Error + 'static>(e: &reqwest::Error) -> Option<&T> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = e.source();
+    while let Some(c) = cur {
+        if let Some(t) = c.downcast_ref::<T>() {
+            return Some(t);
+        }
+        // hyper and std::io wrap the TLS error; look inside io::Error too.
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            if let Some(inner) = io.get_ref() {
+                if let Some(t) = inner.downcast_ref::<T>() {
+                    return Some(t);
+                }
+            }
+        }
+        cur = c.source();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_reasons_from_each_forge() {
+        assert_eq!(server_reason(br#"{"type":"error","error":{"message":"Bad"}}"#), "Bad");
+        assert_eq!(server_reason(br#"{"errors":[{"message":"No"}]}"#), "No");
+        assert_eq!(server_reason(br#"{"message":"Not Found"}"#), "Not Found");
+        assert_eq!(server_reason(b"<html><body>login</body></html>"), "an HTML error page");
+        assert_eq!(server_reason(b"plain\ntext"), "plain text");
+        assert!(server_reason(&vec![b'x'; 5000]).chars().count() <= 301);
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn origins_compare_scheme_host_port() {
+        let o = |s: &str| Origin::of(&Url::parse(s).unwrap());
+        assert_eq!(o("https://API.x.org/2.0"), o("https://api.x.org:443/other"));
+        assert_ne!(o("https://api.x.org/"), o("http://api.x.org/"));
+        assert_ne!(o("http://127.0.0.1:1/"), o("http://127.0.0.1:2/"));
+    }
+}

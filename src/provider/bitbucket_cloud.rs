@@ -1,0 +1,686 @@
+//! Bitbucket Cloud (`api.bitbucket.org/2.0`).
+//!
+//! Round trips: the commit index pages and the commit's own build statuses are fetched at the
+//! same time, and the list asks (with `fields=`) for participants, tasks and comments so no
+//! PR needs a request of its own. Only PRs whose head is another commit cost one statuses
+//! request per distinct head, all concurrent. For N PRs whose head is the commit that is
+//! pages + 1 requests in max(pages, 1) round trips.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use reqwest::{Method, StatusCode, Url};
+use serde::Deserialize;
+
+use crate::config::{self, Config, ProviderKind, Vars};
+use crate::credentials::{secret_var, Auth, Form, Redactor, Secret};
+use crate::error::{Error, Result};
+use crate::http::{AuthHint, Http};
+use crate::model::{Build, BuildState, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer};
+use crate::provider::{same_commit, server_commit, Provider};
+use crate::summary::Repository;
+
+const FORGE: &str = "Bitbucket Cloud";
+const DEFAULT_API: &str = "https://api.bitbucket.org/2.0";
+const DEFAULT_TOKEN_URL: &str = "https://bitbucket.org/site/oauth2/access_token";
+/// The PR fields the summary needs; `values.` is prefixed for list answers.
+const PR_FIELDS: [&str; 23] = [
+    "id",
+    "title",
+    "state",
+    "draft",
+    "links.html.href",
+    "author.display_name",
+    "author.nickname",
+    "author.uuid",
+    "author.account_id",
+    "source.branch.name",
+    "source.commit.hash",
+    "destination.branch.name",
+    "created_on",
+    "updated_on",
+    "participants.user.display_name",
+    "participants.user.nickname",
+    "participants.user.uuid",
+    "participants.user.account_id",
+    "participants.role",
+    "participants.approved",
+    "participants.state",
+    "task_count",
+    "comment_count",
+];
+const STATUS_FIELDS: &str = "next,values.key,values.name,values.state,values.url";
+/// A hostile or broken server must not keep the step paging forever.
+const MAX_PAGES: usize = 200;
+
+/// Bitbucket Cloud's own variables (SPEC "Providers", "Credentials").
+#[derive(Debug, Deserialize)]
+struct CloudEnv {
+    bitbucket_api_url: Option<String>,
+    bitbucket_workspace: Option<String>,
+    bitbucket_repo_slug: Option<String>,
+    bitbucket_commit: Option<String>,
+    bitbucket_pr_id: Option<String>,
+    bitbucket_branch: Option<String>,
+    bitbucket_email: Option<String>,
+    bitbucket_username: Option<String>,
+    bitbucket_oauth_client_id: Option<String>,
+    bitbucket_oauth_token_url: Option<String>,
+}
+
+/// How the OAuth consumer is exchanged for a token (credential form 3).
+#[derive(Debug)]
+struct OAuthClient {
+    token_url: Url,
+    basic: Auth,
+}
+
+#[derive(Debug)]
+pub struct BitbucketCloud {
+    http: Http,
+    workspace: String,
+    slug: String,
+    commit: Option<String>,
+    pr_id: Option<u64>,
+    branch: Option<String>,
+    oauth: Option<OAuthClient>,
+}
+
+fn workspace_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-_.{}".contains(c)
+}
+
+fn slug_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-_.".contains(c)
+}
+
+/// A credential ready to send, or an OAuth consumer still to be exchanged for one.
+enum Credential {
+    Ready(Auth),
+    OAuth { client_id: String, secret: Secret },
+}
+
+/// Picks the first complete credential set (SPEC order) and registers its secrets.
+fn credentials(env: &CloudEnv, vars: &Vars, redactor: &mut Redactor) -> Result<Credential> {
+    if let Some(token) = secret_var(vars, "BITBUCKET_ACCESS_TOKEN") {
+        redactor.add(&token, None);
+        let auth = Auth::bearer(Form::AccessToken, &token, "BITBUCKET_ACCESS_TOKEN")?;
+        return Ok(Credential::Ready(auth));
+    }
+    if let (Some(email), Some(token)) = (&env.bitbucket_email, secret_var(vars, "BITBUCKET_API_TOKEN")) {
+        redactor.add(&token, Some(email));
+        let auth = Auth::basic(Form::ApiToken, email, &token, "BITBUCKET_API_TOKEN")?;
+        return Ok(Credential::Ready(auth));
+    }
+    if let (Some(id), Some(secret)) = (
+        &env.bitbucket_oauth_client_id,
+        secret_var(vars, "BITBUCKET_OAUTH_CLIENT_SECRET"),
+    ) {
+        redactor.add(&secret, Some(id));
+        return Ok(Credential::OAuth {
+            client_id: id.clone(),
+            secret,
+        });
+    }
+    if let (Some(user), Some(pw)) = (&env.bitbucket_username, secret_var(vars, "BITBUCKET_APP_PASSWORD")) {
+        redactor.add(&pw, Some(user));
+        let auth = Auth::basic(Form::AppPassword, user, &pw, "BITBUCKET_APP_PASSWORD")?;
+        return Ok(Credential::Ready(auth));
+    }
+    Err(Error::config(
+        "no Bitbucket Cloud credentials: set BITBUCKET_ACCESS_TOKEN (repository, project or workspace access token), \
+         or BITBUCKET_EMAIL + BITBUCKET_API_TOKEN (Atlassian API token), \
+         or BITBUCKET_OAUTH_CLIENT_ID + BITBUCKET_OAUTH_CLIENT_SECRET",
+    ))
+}
+
+/// What a 401/403 means for the credential form in use.
+fn auth_hint(form: Form) -> AuthHint {
+    Box::new(move |status: StatusCode, _reason: &str| {
+        let scopes = "the step needs read access to pull requests and the repository: \
+                      access token scopes `pullrequest` and `repository`, API token scopes \
+                      `read:pullrequest:bitbucket` and `read:repository:bitbucket`";
+        match (form, status.as_u16()) {
+            (Form::AppPassword, 401) => "Bitbucket Cloud no longer accepts app passwords (removed in July 2026): \
+                create an Atlassian API token and set BITBUCKET_EMAIL + BITBUCKET_API_TOKEN instead of \
+                BITBUCKET_USERNAME + BITBUCKET_APP_PASSWORD, or use BITBUCKET_ACCESS_TOKEN"
+                .to_string(),
+            (Form::ApiToken, 401) => format!(
+                "check BITBUCKET_EMAIL (your Atlassian account email) and BITBUCKET_API_TOKEN (not expired or revoked); {scopes}"
+            ),
+            (Form::OAuth, 401) => "the OAuth token was refused: check BITBUCKET_OAUTH_CLIENT_ID / BITBUCKET_OAUTH_CLIENT_SECRET \
+                and that the consumer is private (client credentials need one) with Pull requests: Read permission"
+                .to_string(),
+            (_, 401) => format!("check that BITBUCKET_ACCESS_TOKEN is current and belongs to this repository, project or workspace; {scopes}"),
+            _ => format!("the credentials lack permission: {scopes}"),
+        }
+    })
+}
+
+impl BitbucketCloud {
+    pub fn from_config(cfg: &Config) -> Result<BitbucketCloud> {
+        let env: CloudEnv = cfg.vars.typed()?;
+        let need = |v: &Option<String>, name: &str| {
+            v.clone().ok_or_else(|| {
+                Error::config(format!(
+                    "{name} is not set: Bitbucket Pipelines sets it; elsewhere set it to the {}",
+                    match name {
+                        "BITBUCKET_WORKSPACE" => "workspace ID (the first part of bitbucket.org/<workspace>/<repo>)",
+                        "BITBUCKET_REPO_SLUG" =>
+                            "repository slug (the second part of bitbucket.org/<workspace>/<repo>)",
+                        _ => "40-hex commit id being built",
+                    }
+                ))
+            })
+        };
+        let workspace = config::path_segment(
+            "BITBUCKET_WORKSPACE",
+            &need(&env.bitbucket_workspace, "BITBUCKET_WORKSPACE")?,
+            workspace_char,
+            "use the workspace ID: letters, digits, '-', '_', '.', or a {uuid}",
+        )?;
+        let slug = config::path_segment(
+            "BITBUCKET_REPO_SLUG",
+            &need(&env.bitbucket_repo_slug, "BITBUCKET_REPO_SLUG")?,
+            slug_char,
+            "use the repository slug: letters, digits, '-', '_' and '.'",
+        )?;
+        let pr_id = env
+            .bitbucket_pr_id
+            .as_deref()
+            .map(|v| config::pr_id("BITBUCKET_PR_ID", v))
+            .transpose()?;
+        let commit = match (&env.bitbucket_commit, pr_id) {
+            (Some(c), _) => Some(config::commit("BITBUCKET_COMMIT", c)?),
+            (None, Some(_)) => None,
+            (None, None) => need(&None, "BITBUCKET_COMMIT").map(|_| None)?,
+        };
+        let api = config::parse_base_url(
+            "BITBUCKET_API_URL",
+            env.bitbucket_api_url.as_deref().unwrap_or(DEFAULT_API),
+        )?;
+        let mut redactor = Redactor::default();
+        let (auth, oauth) = match credentials(&env, &cfg.vars, &mut redactor)? {
+            Credential::Ready(auth) => (Some(auth), None),
+            Credential::OAuth { client_id, secret } => {
+                let token_url = config::parse_base_url(
+                    "BITBUCKET_OAUTH_TOKEN_URL",
+                    env.bitbucket_oauth_token_url.as_deref().unwrap_or(DEFAULT_TOKEN_URL),
+                )?;
+                let basic = Auth::basic(Form::OAuth, &client_id, &secret, "BITBUCKET_OAUTH_CLIENT_SECRET")?;
+                (None, Some(OAuthClient { token_url, basic }))
+            }
+        };
+        let form = auth.as_ref().map(|a| a.form).unwrap_or(Form::OAuth);
+        let http = Http::new(FORGE, api, auth, &cfg.http, redactor, auth_hint(form))?;
+        Ok(BitbucketCloud {
+            http,
+            workspace,
+            slug,
+            commit,
+            pr_id,
+            branch: env.bitbucket_branch.filter(|b| !b.trim().is_empty()),
+            oauth,
+        })
+    }
+
+    fn repo_url(&self, rest: &[&str]) -> Url {
+        let mut segs = vec!["repositories", self.workspace.as_str(), self.slug.as_str()];
+        segs.extend_from_slice(rest);
+        self.http.url(&segs)
+    }
+
+    /// Credential form 3: the client-credentials grant gives a Bearer token.
+    async fn exchange_oauth(&mut self) -> Result<()> {
+        let Some(oauth) = &self.oauth else {
+            return Ok(());
+        };
+        let resp = self
+            .http
+            .send(
+                Method::POST,
+                oauth.token_url.clone(),
+                Some((
+                    "application/x-www-form-urlencoded",
+                    "grant_type=client_credentials".into(),
+                )),
+                Some(&oauth.basic),
+            )
+            .await?;
+        #[derive(Deserialize)]
+        struct Token {
+            access_token: String,
+        }
+        let token: Token = resp.json()?;
+        let secret = Secret::new(token.access_token);
+        let mut redactor = (*self.http.redactor).clone();
+        redactor.add(&secret, None);
+        self.http.redactor = std::sync::Arc::new(redactor);
+        self.http
+            .set_auth(Auth::bearer(Form::OAuth, &secret, "the OAuth access token")?);
+        self.oauth = None;
+        Ok(())
+    }
+
+    /// Every page of a paginated list, following `next` only on the API's origin.
+    async fn pages<T: for<'de> Deserialize<'de>>(&self, first: Url) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        let mut url = Some(first);
+        let mut pages = 0;
+        while let Some(u) = url.take() {
+            pages += 1;
+            if pages > MAX_PAGES {
+                return Err(Error::api(
+                    None,
+                    format!("{FORGE} kept sending pages past {MAX_PAGES}; giving up"),
+                ));
+            }
+            let page: Page<T> = self.http.get(u).await?.json()?;
+            out.extend(page.values);
+            if let Some(next) = page.next {
+                url = Some(self.http.follow(&next)?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn with_query(mut url: Url, pairs: &[(&str, &str)]) -> Url {
+        url.query_pairs_mut().extend_pairs(pairs);
+        url
+    }
+
+    fn list_fields() -> String {
+        let mut f = vec!["next".to_string()];
+        f.extend(PR_FIELDS.iter().map(|x| format!("values.{x}")));
+        f.join(",")
+    }
+
+    /// The commit index, polling while Bitbucket answers 202 (still indexing).
+    async fn commit_index(&self, commit: &str) -> Result<Vec<ApiPr>> {
+        let url = Self::with_query(
+            self.repo_url(&["commit", commit, "pullrequests"]),
+            &[("pagelen", "50"), ("fields", &Self::list_fields())],
+        );
+        let started = Instant::now();
+        let wait = self.http.settings().index_wait;
+        let mut delay = self.http.settings().retry_delay.max(Duration::from_millis(50));
+        loop {
+            let resp = self.http.get(url.clone()).await?;
+            if resp.status != StatusCode::ACCEPTED {
+                let first: Page<ApiPr> = resp.json()?;
+                let mut prs = first.values;
+                if let Some(next) = first.next {
+                    prs.extend(self.pages::<ApiPr>(self.http.follow(&next)?).await?);
+                }
+                return Ok(prs);
+            }
+            let elapsed = started.elapsed();
+            if elapsed >= wait {
+                return Err(Error::Indexing(format!(
+                    "{FORGE} was still indexing the commits of {}/{} after {} s (202 from the commit index): run the step again shortly, or raise INDEX_WAIT",
+                    self.workspace,
+                    self.slug,
+                    wait.as_secs()
+                )));
+            }
+            let pause = delay.min(wait - elapsed);
+            self.http.debug(&format!(
+                "commit index answered 202 (indexing); polling again in {} ms",
+                pause.as_millis()
+            ));
+            tokio::time::sleep(pause).await;
+            delay = (delay * 2).min(Duration::from_secs(10));
+        }
+    }
+
+    /// Build statuses of one commit; a commit Bitbucket does not know has none.
+    async fn commit_statuses(&self, commit: &str) -> Result<Vec<ApiStatus>> {
+        let url = Self::with_query(
+            self.repo_url(&["commit", commit, "statuses"]),
+            &[("pagelen", "100"), ("fields", STATUS_FIELDS)],
+        );
+        match self.pages(url).await {
+            Err(Error::Api { status: Some(404), .. }) => Ok(Vec::new()),
+            other => other,
+        }
+    }
+
+    /// Fallback when the commit index is unavailable: open PRs of `BITBUCKET_BRANCH` whose
+    /// head is the commit.
+    async fn branch_prs(&self, branch: &str, commit: &str) -> Result<Vec<ApiPr>> {
+        let escaped = branch.replace('\\', "\\\\").replace('"', "\\\"");
+        let url = Self::with_query(
+            self.repo_url(&["pullrequests"]),
+            &[
+                ("state", "OPEN"),
+                ("q", &format!("source.branch.name=\"{escaped}\"")),
+                ("pagelen", "50"),
+                ("fields", &Self::list_fields()),
+            ],
+        );
+        let prs: Vec<ApiPr> = self.pages(url).await?;
+        Ok(prs
+            .into_iter()
+            .filter(|p| p.head().is_some_and(|h| same_commit(h, commit)))
+            .collect())
+    }
+
+    /// Explains a 404 from the commit index once the repository is known to exist.
+    async fn index_unavailable(&self, commit: &str) -> Error {
+        let url = Self::with_query(self.repo_url(&[]), &[("fields", "full_name")]);
+        match self.http.get(url).await {
+            Ok(_) => Error::api(
+                Some(404),
+                format!(
+                    "the commit index of {ws}/{slug} is not available (404 from /commit/{short}/pullrequests): open any commit in Bitbucket and click \
+                     'Go to pull request' once to install the Pull Request Commit Links app, or set BITBUCKET_BRANCH so pr-status can fall back to the branch's open pull requests",
+                    ws = self.workspace,
+                    slug = self.slug,
+                    short = &commit[..commit.len().min(12)]
+                ),
+            ),
+            Err(Error::Api { status: Some(404), .. }) => self.not_found(),
+            Err(e) => e,
+        }
+    }
+
+    fn not_found(&self) -> Error {
+        Error::api(
+            Some(404),
+            format!(
+                "repository {}/{} was not found, or these credentials cannot see it: check BITBUCKET_WORKSPACE and BITBUCKET_REPO_SLUG, and that the token belongs to this repository",
+                self.workspace, self.slug
+            ),
+        )
+    }
+
+    /// Normalizes PRs and attaches build statuses, fetching heads other than `known` concurrently.
+    async fn with_builds(&self, prs: Vec<ApiPr>, known: Option<(&str, Vec<ApiStatus>)>) -> Result<Vec<PullRequest>> {
+        let mut by_head: BTreeMap<String, Vec<ApiStatus>> = BTreeMap::new();
+        let mut missing: Vec<String> = Vec::new();
+        for p in &prs {
+            let Some(head) = p.head().and_then(server_commit) else {
+                continue;
+            };
+            let covered = known.as_ref().is_some_and(|(c, _)| same_commit(c, &head));
+            if !covered && !missing.contains(&head) {
+                missing.push(head);
+            }
+        }
+        let fetched = join_all(missing.iter().map(|h| self.commit_statuses(h))).await;
+        for (head, statuses) in missing.into_iter().zip(fetched) {
+            by_head.insert(head, statuses?);
+        }
+        prs.into_iter()
+            .map(|p| {
+                let statuses: &[ApiStatus] = match p.head() {
+                    Some(h) => match &known {
+                        Some((c, s)) if same_commit(c, h) => s,
+                        _ => by_head.get(&h.to_ascii_lowercase()).map(Vec::as_slice).unwrap_or(&[]),
+                    },
+                    None => &[],
+                };
+                p.normalize(statuses)
+            })
+            .collect()
+    }
+}
+
+impl Provider for BitbucketCloud {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::BitbucketCloud
+    }
+
+    fn repository(&self) -> Repository {
+        Repository {
+            full_name: format!("{}/{}", self.workspace, self.slug),
+            url: Some(format!("https://bitbucket.org/{}/{}", self.workspace, self.slug)),
+        }
+    }
+
+    fn commit(&self) -> Option<String> {
+        self.commit.clone()
+    }
+
+    fn http(&self) -> Option<&Http> {
+        Some(&self.http)
+    }
+
+    async fn lookup(&mut self) -> Result<Lookup> {
+        self.exchange_oauth().await?;
+        if let Some(id) = self.pr_id {
+            let id_text = id.to_string();
+            let url = Self::with_query(
+                self.repo_url(&["pullrequests", &id_text]),
+                &[("fields", &PR_FIELDS.join(","))],
+            );
+            let statuses_url = Self::with_query(
+                self.repo_url(&["pullrequests", &id_text, "statuses"]),
+                &[("pagelen", "100"), ("fields", STATUS_FIELDS)],
+            );
+            let (pr, statuses) = tokio::join!(self.http.get(url), self.pages::<ApiStatus>(statuses_url));
+            let pr: ApiPr = match pr {
+                Err(Error::Api { status: Some(404), .. }) => {
+                    return Err(Error::api(Some(404), format!(
+                        "pull request #{id} was not found in {}/{}: check BITBUCKET_PR_ID, BITBUCKET_WORKSPACE and BITBUCKET_REPO_SLUG",
+                        self.workspace, self.slug
+                    )))
+                }
+                other => other?.json()?,
+            };
+            return Ok(Lookup {
+                kind: LookupKind::PrId,
+                pull_requests: vec![pr.normalize(&statuses?)?],
+            });
+        }
+        let commit = self.commit.clone().unwrap_or_default();
+        let (index, statuses) = tokio::join!(self.commit_index(&commit), self.commit_statuses(&commit));
+        match index {
+            Ok(prs) => {
+                let prs = self.with_builds(prs, Some((&commit, statuses?))).await?;
+                Ok(Lookup {
+                    kind: LookupKind::Commit,
+                    pull_requests: prs,
+                })
+            }
+            Err(Error::Api { status: Some(404), .. }) => {
+                let Some(branch) = self.branch.clone() else {
+                    return Err(self.index_unavailable(&commit).await);
+                };
+                self.http.debug(&format!(
+                    "commit index answered 404; falling back to the open pull requests of branch {branch}"
+                ));
+                let prs = match self.branch_prs(&branch, &commit).await {
+                    Err(Error::Api { status: Some(404), .. }) => return Err(self.not_found()),
+                    other => other?,
+                };
+                let prs = self.with_builds(prs, Some((&commit, statuses?))).await?;
+                Ok(Lookup {
+                    kind: LookupKind::Branch,
+                    pull_requests: prs,
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+// ---- Bitbucket Cloud's JSON, only the fields used; unknown fields are ignored. ----
+
+#[derive(Debug, Deserialize)]
+struct Page<T> {
+    #[serde(default = "Vec::new")]
+    values: Vec<T>,
+    next: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct Account {
+    display_name: Option<String>,
+    nickname: Option<String>,
+    uuid: Option<String>,
+    account_id: Option<String>,
+}
+
+impl Account {
+    fn name(&self) -> String {
+        self.display_name
+            .clone()
+            .or_else(|| self.nickname.clone())
+            .or_else(|| self.account_id.clone())
+            .or_else(|| self.uuid.clone())
+            .unwrap_or_else(|| "unknown".into())
+    }
+
+    fn same(&self, other: &Account) -> bool {
+        match (&self.uuid, &other.uuid, &self.account_id, &other.account_id) {
+            (Some(a), Some(b), _, _) => a == b,
+            (_, _, Some(a), Some(b)) => a == b,
+            _ => self.display_name.is_some() && self.display_name == other.display_name,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Named {
+    name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Hash {
+    hash: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Endpoint {
+    branch: Option<Named>,
+    commit: Option<Hash>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Href {
+    href: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Links {
+    html: Option<Href>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Participant {
+    user: Option<Account>,
+    role: Option<String>,
+    approved: Option<bool>,
+    state: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiPr {
+    id: u64,
+    title: Option<String>,
+    state: Option<String>,
+    draft: Option<bool>,
+    links: Option<Links>,
+    author: Option<Account>,
+    source: Option<Endpoint>,
+    destination: Option<Endpoint>,
+    created_on: Option<String>,
+    updated_on: Option<String>,
+    participants: Option<Vec<Participant>>,
+    task_count: Option<u32>,
+    comment_count: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiStatus {
+    key: Option<String>,
+    name: Option<String>,
+    state: Option<String>,
+    url: Option<String>,
+}
+
+impl ApiPr {
+    fn head(&self) -> Option<&str> {
+        self.source.as_ref()?.commit.as_ref()?.hash.as_deref()
+    }
+
+    fn normalize(self, statuses: &[ApiStatus]) -> Result<PullRequest> {
+        let state = match self.state.as_deref().map(str::to_ascii_uppercase).as_deref() {
+            Some("OPEN") => PrState::Open,
+            Some("MERGED") => PrState::Merged,
+            Some("DECLINED") => PrState::Declined,
+            Some("SUPERSEDED") => PrState::Superseded,
+            other => {
+                return Err(Error::api(
+                    None,
+                    format!(
+                        "{FORGE} sent pull request #{} with state {:?}; expected OPEN, MERGED, DECLINED or SUPERSEDED",
+                        self.id,
+                        other.unwrap_or("(none)")
+                    ),
+                ))
+            }
+        };
+        let mut pr = PullRequest::new(self.id, self.title.clone().unwrap_or_default(), state);
+        pr.draft = self.draft;
+        pr.url = self
+            .links
+            .as_ref()
+            .and_then(|l| l.html.as_ref())
+            .and_then(|h| h.href.clone());
+        pr.author = self.author.as_ref().map(Account::name);
+        pr.source_branch = self
+            .source
+            .as_ref()
+            .and_then(|e| e.branch.as_ref())
+            .and_then(|b| b.name.clone());
+        pr.destination_branch = self
+            .destination
+            .as_ref()
+            .and_then(|e| e.branch.as_ref())
+            .and_then(|b| b.name.clone());
+        pr.source_commit = self.head().map(String::from);
+        pr.created_on = self.created_on.clone();
+        pr.updated_on = self.updated_on.clone();
+        pr.open_tasks = self.task_count;
+        pr.comment_count = self.comment_count;
+        let author = self.author.unwrap_or_default();
+        let reviews = self.participants.unwrap_or_default().into_iter().filter_map(|p| {
+            let user = p.user.unwrap_or_default();
+            if user.same(&author) {
+                return None;
+            }
+            let state = match (p.state.as_deref(), p.approved) {
+                (Some("approved"), _) | (None, Some(true)) => ReviewState::Approved,
+                (Some("changes_requested"), _) => ReviewState::ChangesRequested,
+                (_, Some(true)) => ReviewState::Approved,
+                _ => ReviewState::Pending,
+            };
+            // A participant who only commented is not a reviewer.
+            let reviewer = p.role.as_deref() == Some("REVIEWER");
+            (reviewer || state != ReviewState::Pending).then(|| Reviewer {
+                name: user.name(),
+                state,
+            })
+        });
+        pr.set_reviews(reviews.collect::<Vec<_>>());
+        pr.builds = statuses
+            .iter()
+            .map(|s| {
+                let key = s.key.clone().unwrap_or_default();
+                Build::new(
+                    key,
+                    s.name.clone(),
+                    s.state
+                        .as_deref()
+                        .map(BuildState::from_bitbucket)
+                        .unwrap_or(BuildState::Stopped),
+                    s.url.clone(),
+                )
+            })
+            .collect();
+        Ok(pr)
+    }
+}

@@ -1,0 +1,39 @@
+//! The provider interface: a forge turns "this commit" into normalized pull requests.
+//! One file per forge; each translates its own JSON at the edge and nothing else sees it.
+
+pub mod bitbucket_cloud;
+
+use crate::config::ProviderKind;
+use crate::error::Result;
+use crate::gate::Condition;
+use crate::http::Http;
+use crate::model::Lookup;
+use crate::summary::Repository;
+
+/// A forge's pull-request lookup. Constructing one validates its variables and sends
+/// nothing; `lookup` does the network work and may be called again while waiting for builds.
+#[allow(async_fn_in_trait)]
+pub trait Provider {
+    fn kind(&self) -> ProviderKind;
+    fn repository(&self) -> Repository;
+    /// The commit being looked up, when known before the lookup.
+    fn commit(&self) -> Option<String>;
+    /// `REQUIRE` conditions this forge cannot answer: refused as a configuration error.
+    fn unsupported(&self) -> &'static [Condition] {
+        &[]
+    }
+    /// The HTTP client, for its redactor and request count (none for the demo).
+    fn http(&self) -> Option<&Http>;
+    async fn lookup(&mut self) -> Result<Lookup>;
+}
+
+/// True when a (possibly abbreviated) commit id names the same commit as another.
+pub fn same_commit(a: &str, b: &str) -> bool {
+    let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+    a.len().min(b.len()) >= 7 && (a.starts_with(&b) || b.starts_with(&a))
+}
+
+/// Validates a commit id the server sent before it goes into a URL.
+pub fn server_commit(hash: &str) -> Option<String> {
+    crate::config::commit("server", hash).ok()
+}

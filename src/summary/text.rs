@@ -1,0 +1,43 @@
+//! The short human report on stdout.
+
+use super::Summary;
+use crate::http::one_line;
+
+pub fn render(s: &Summary) -> String {
+    let mut out = String::new();
+    let repo = s.repository.as_ref().map(|r| r.full_name.as_str()).unwrap_or("?");
+    let commit = s.commit.as_deref().map(|c| &c[..c.len().min(12)]).unwrap_or("-");
+    out.push_str(&format!(
+        "pr-status {}: {} {repo} @ {commit}\n",
+        s.tool.version,
+        s.provider.unwrap_or("-")
+    ));
+    for e in &s.pull_requests {
+        let p = &e.pr;
+        let b = &e.build_summary;
+        let mark = if e.qualifies { "✔" } else { "✘" };
+        let unmet: Vec<_> = e.unmet.iter().map(|c| c.as_str()).collect();
+        out.push_str(&format!(
+            "  {mark} #{} {} [{}{}] {} → {} · approvals {} · changes requested {} · builds {}✓ {}✗ {}… {}■{}\n",
+            p.id,
+            one_line(&p.title, 72),
+            p.state.as_str(),
+            if p.draft == Some(true) { ", draft" } else { "" },
+            one_line(p.source_branch.as_deref().unwrap_or("?"), 60),
+            one_line(p.destination_branch.as_deref().unwrap_or("?"), 60),
+            p.approvals,
+            p.changes_requested,
+            b.successful,
+            b.failed,
+            b.in_progress,
+            b.stopped,
+            if unmet.is_empty() {
+                String::new()
+            } else {
+                format!(" · unmet: {}", unmet.join(", "))
+            },
+        ));
+    }
+    out.push_str(&format!("{}: {}\n", s.outcome.as_str(), one_line(&s.message, 1000)));
+    out
+}
