@@ -9,7 +9,8 @@
 # Bitbucket Cloud API on loopback, and action.Dockerfile's variant the way GitHub's runner does.
 #
 # Needs podman + runc, python3 with PyYAML, cargo and readelf (scripts/install-tools.sh).
-# Honours CARGO_TARGET_DIR (default ./target). Set PR_STATUS_SMOKE_BIN to test an already-built
+# Honours CARGO_TARGET_DIR (default ./target; the build's sources are staged in
+# $CARGO_TARGET_DIR/smoke-context). Set PR_STATUS_SMOKE_BIN to test an already-built
 # static binary instead of building one. Prints `container smoke: N passed, M failed`.
 set -euo pipefail
 
@@ -18,6 +19,8 @@ cd "$repo"
 
 target=x86_64-unknown-linux-gnu
 target_dir=${CARGO_TARGET_DIR:-$repo/target}
+mkdir -p "$target_dir"
+target_dir=$(cd "$target_dir" && pwd)
 max_image_bytes=$((15 * 1000 * 1000)) # the issue's target: under 15 MB
 podman=(podman --runtime runc)
 ulimits=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
@@ -26,7 +29,7 @@ action_tag=localhost/pr-status-action-smoke:$$
 commit=3f786850e387550fdab836ed7e6dc881de23001b
 token=fake-access-token-0123456789
 
-for tool in podman runc python3 readelf; do
+for tool in podman runc python3 readelf openssl; do
   command -v "$tool" >/dev/null || { echo "container-smoke: $tool is missing (run scripts/install-tools.sh)" >&2; exit 2; }
 done
 python3 -c 'import yaml' 2>/dev/null || { echo "container-smoke: PyYAML is missing (run scripts/install-tools.sh)" >&2; exit 2; }
@@ -53,9 +56,14 @@ expect() { # expect DESCRIPTION COMMAND...: passes when the command succeeds
 if [ -n "${PR_STATUS_SMOKE_BIN:-}" ]; then
   bin=$PR_STATUS_SMOKE_BIN
 else
-  echo "--- building the static binary (CARGO_TARGET_DIR=$target_dir)"
-  RUSTFLAGS='-C target-feature=+crt-static' CARGO_TARGET_DIR=$target_dir \
-    cargo build --quiet --release --locked --target "$target"
+  # Built from exactly the files the Dockerfile's build stage copies in, so a source file the
+  # Dockerfile forgets to copy fails here too.
+  src_dir=$target_dir/smoke-context
+  rm -rf "$src_dir"
+  mkdir -p "$src_dir"
+  echo "--- building the static binary from the build stage's files: $(python3 scripts/dockerfile_stages.py context Dockerfile build "$src_dir") (CARGO_TARGET_DIR=$target_dir)"
+  (cd "$src_dir" && RUSTFLAGS='-C target-feature=+crt-static' CARGO_TARGET_DIR=$target_dir \
+    cargo build --quiet --release --locked --target "$target")
   bin=$target_dir/$target/release/pr-status
 fi
 [ -x "$bin" ] || { echo "container-smoke: no binary at $bin" >&2; exit 1; }
@@ -77,7 +85,7 @@ build_image() {
     esac
   done
   python3 scripts/dockerfile_stages.py smoke "$dockerfile" > "$ctx/Containerfile"
-  "${podman[@]}" build --quiet "${ulimits[@]}" --tag "$image" --file "$ctx/Containerfile" "$ctx" >/dev/null
+  "${podman[@]}" build --quiet --layers=false "${ulimits[@]}" --tag "$image" --file "$ctx/Containerfile" "$ctx" >/dev/null
 }
 
 echo "--- podman build (final stage of Dockerfile)"
@@ -218,6 +226,51 @@ expect "fake API, refused token: exit code 3 ($rc)" test "$rc" = 3
 expect "fake API, refused token: the token is not in the output" \
   bash -c '! printf "%s" "$1" | grep -q wrong-token' _ "$out"
 
+# 4. A host name, not an address: the static binary resolves names in a scratch image (glibc's
+#    built-in `files` source, /etc/hosts from the runtime, nsswitch.conf from the image).
+out_dir=$work/pipe-name
+mkdir -p "$out_dir" && chmod 0777 "$out_dir"
+run_image --network=host -v "$out_dir:/workspace" "${pipe_env[@]}" \
+  -e BITBUCKET_API_URL="http://localhost:$(cat "$work/port")/2.0" -e REQUIRE=open --
+expect "fake API by name (http://localhost:PORT): exit code 0 ($rc: $out)" test "$rc" = 0
+
+kill "$fake_pid" 2>/dev/null || true
+wait "$fake_pid" 2>/dev/null || true
+fake_pid=
+
+# ---- the image's CA bundle is the one the binary trusts ----------------------------------------
+# A test CA signs a certificate for 127.0.0.1 and the fake serves HTTPS with it. Mounted over
+# /etc/ssl/certs/ca-certificates.crt (the image's bundle plus the test CA) the lookup succeeds;
+# with the image's own bundle the certificate is refused (exit 4). So the binary reads its
+# roots from that path, and the bundle in the image is what it trusts.
+tls=$work/tls
+mkdir -p "$tls"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=pr-status smoke CA" \
+  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+  -keyout "$tls/ca.key" -out "$tls/ca.pem" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$tls/leaf.key" -out "$tls/leaf.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > "$tls/leaf.ext"
+openssl x509 -req -in "$tls/leaf.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial -days 2 \
+  -extfile "$tls/leaf.ext" -out "$tls/leaf.pem" 2>/dev/null
+cat /etc/ssl/certs/ca-certificates.crt "$tls/ca.pem" > "$tls/bundle.pem"
+chmod 0644 "$tls"/*.pem
+rm -f "$work/port"
+python3 scripts/fake_bitbucket_cloud.py --port-file "$work/port" --log "$work/tls-requests.log" \
+  --workspace acme --repo widgets --commit "$commit" --token "$token" \
+  --tls-cert "$tls/leaf.pem" --tls-key "$tls/leaf.key" &
+fake_pid=$!
+for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
+[ -s "$work/port" ] || { echo "container-smoke: the HTTPS fake API did not start" >&2; exit 1; }
+tls_env=("${pipe_env[@]}" -e BITBUCKET_API_URL="https://127.0.0.1:$(cat "$work/port")/2.0" -e REQUIRE=open)
+out_dir=$work/tls-trusted
+mkdir -p "$out_dir" && chmod 0777 "$out_dir"
+run_image --network=host -v "$out_dir:/workspace" \
+  -v "$tls/bundle.pem:/etc/ssl/certs/ca-certificates.crt:ro" "${tls_env[@]}" --
+expect "HTTPS fake, test CA in /etc/ssl/certs/ca-certificates.crt: exit code 0 ($rc: $out)" test "$rc" = 0
+out_dir=$work/tls-untrusted
+mkdir -p "$out_dir" && chmod 0777 "$out_dir"
+run_image --network=host -v "$out_dir:/workspace" "${tls_env[@]}" --
+expect "HTTPS fake, the image's own bundle: certificate refused, exit code 4 ($rc: $out)" test "$rc" = 4
 kill "$fake_pid" 2>/dev/null || true
 wait "$fake_pid" 2>/dev/null || true
 fake_pid=

@@ -14,12 +14,22 @@
 
   dockerfile_stages.py check DOCKERFILE ACTION_DOCKERFILE
       Exits 1, with a diff, when ACTION_DOCKERFILE is not what `action` prints.
+
+  dockerfile_stages.py stages DOCKERFILE
+      Prints the names of the stages the final stage copies from.
+
+  dockerfile_stages.py context DOCKERFILE STAGE OUTDIR
+      Copies into OUTDIR what STAGE's own `COPY` lines (those without --from) take from the
+      build context, laid out as under the stage's WORKDIR, so that the smoke test builds the
+      binary from exactly the files the Dockerfile's build stage gets.
 """
 
 from __future__ import annotations
 
 import difflib
+import posixpath
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
@@ -127,6 +137,62 @@ def stages_copied_from(text: str) -> list[str]:
     return names
 
 
+def stage_lines(text: str, name: str) -> list[tuple[int, str]]:
+    lines = logical_lines(text)
+    out: list[tuple[int, str]] = []
+    inside = False
+    for no, line in lines:
+        words = line.split()
+        if words[0].upper() == "FROM":
+            inside = len(words) >= 4 and words[-2].upper() == "AS" and words[-1] == name
+            continue
+        if inside:
+            out.append((no, line))
+    if not out:
+        raise DockerfileError(f"no stage named {name!r}")
+    return out
+
+
+IGNORED_DIRS = {"target", ".git"}
+
+
+def copy_stage_context(text: str, name: str, context: Path, outdir: Path) -> list[str]:
+    workdir = "/"
+    copied = []
+    for no, line in stage_lines(text, name):
+        instr = line.split()[0].upper()
+        if instr == "WORKDIR":
+            workdir = posixpath.join(workdir, line.split(None, 1)[1].strip())
+            continue
+        if instr not in ("COPY", "ADD"):
+            continue
+        words = shlex.split(line.split(None, 1)[1])
+        if any(w.startswith("--from=") for w in words):
+            continue
+        paths = [w for w in words if not w.startswith("--")]
+        srcs, dest = paths[:-1], paths[-1]
+        dest_abs = posixpath.normpath(posixpath.join(workdir, dest))
+        if not dest_abs.startswith(posixpath.normpath(workdir)):
+            continue  # outside the workdir (e.g. a helper script): not part of the crate
+        rel = posixpath.relpath(dest_abs, posixpath.normpath(workdir))
+        target = outdir / rel
+        for src in srcs:
+            source = context / src
+            if not source.exists():
+                raise DockerfileError(f"line {no}: {src} does not exist in the build context")
+            if source.is_dir():
+                shutil.copytree(source, target, dirs_exist_ok=True,
+                                ignore=shutil.ignore_patterns(*IGNORED_DIRS))
+            elif dest.endswith("/") or len(srcs) > 1:
+                target.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target / source.name)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target)
+            copied.append(src)
+    return copied
+
+
 def action_dockerfile(text: str) -> str:
     src = text.splitlines()
     # Line number (1-based) of the last FROM: USER lines after it are dropped.
@@ -147,7 +213,7 @@ def action_dockerfile(text: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) < 3 or argv[1] not in {"smoke", "action", "check", "stages"}:
+    if len(argv) < 3 or argv[1] not in {"smoke", "action", "check", "stages", "context"}:
         print(__doc__, file=sys.stderr)
         return 2
     mode, dockerfile = argv[1], Path(argv[2])
@@ -155,6 +221,12 @@ def main(argv: list[str]) -> int:
     try:
         if mode == "smoke":
             sys.stdout.write(smoke_containerfile(text))
+        elif mode == "context":
+            if len(argv) != 5:
+                print(__doc__, file=sys.stderr)
+                return 2
+            copied = copy_stage_context(text, argv[3], dockerfile.resolve().parent, Path(argv[4]))
+            print(" ".join(copied))
         elif mode == "stages":
             print("\n".join(stages_copied_from(text)))
         elif mode == "action":

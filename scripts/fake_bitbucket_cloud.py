@@ -20,7 +20,9 @@ mapped variable fails the test instead of passing by accident. Every request is 
 JSON line (method, path, query, authorization) to --log.
 
   fake_bitbucket_cloud.py [--port 0] [--port-file F] [--log F] [--workspace W] [--repo R]
-                          [--commit C] [--token T]
+                          [--commit C] [--token T] [--tls-cert PEM --tls-key PEM]
+
+With --tls-cert/--tls-key it serves HTTPS, so a test can check which CA bundle the client trusts.
 
 Used as a module: `serve_in_thread(...)` returns (server, base_url).
 """
@@ -31,6 +33,7 @@ import argparse
 import json
 import re
 import signal
+import ssl
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -173,7 +176,7 @@ class Handler(BaseHTTPRequestHandler):
             ws, slug = unquote(m.group(1)), unquote(m.group(2))
             if (cfg["workspace"] and ws != cfg["workspace"]) or (cfg["repo"] and slug != cfg["repo"]):
                 return self._error(404, f"Repository {ws}/{slug} not found")
-            base = f"http://{self.headers.get('Host', '127.0.0.1')}/2.0"
+            base = f"{cfg['scheme']}://{self.headers.get('Host', '127.0.0.1')}/2.0"
             if name in ("commit_prs", "commit_statuses"):
                 commit = unquote(m.group(3))
                 if cfg["commit"] and not cfg["commit"].startswith(commit):
@@ -206,12 +209,17 @@ class Handler(BaseHTTPRequestHandler):
 
 def make_server(port: int = 0, log: str | None = None, workspace: str | None = None,
                 repo: str | None = None, commit: str | None = None,
-                token: str | None = None) -> ThreadingHTTPServer:
+                token: str | None = None, tls_cert: str | None = None,
+                tls_key: str | None = None) -> ThreadingHTTPServer:
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
+    if tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(tls_cert, tls_key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     server.cfg = {  # type: ignore[attr-defined]
         "log": log, "workspace": workspace, "repo": repo, "commit": commit, "token": token,
-        "requests": [], "lock": threading.Lock(),
+        "scheme": "https" if tls_cert else "http", "requests": [], "lock": threading.Lock(),
     }
     return server
 
@@ -219,7 +227,8 @@ def make_server(port: int = 0, log: str | None = None, workspace: str | None = N
 def serve_in_thread(**kwargs) -> tuple[ThreadingHTTPServer, str]:
     server = make_server(**kwargs)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/2.0"
+    scheme = server.cfg["scheme"]  # type: ignore[attr-defined]
+    return server, f"{scheme}://127.0.0.1:{server.server_address[1]}/2.0"
 
 
 def main() -> int:
@@ -231,14 +240,18 @@ def main() -> int:
     ap.add_argument("--repo")
     ap.add_argument("--commit")
     ap.add_argument("--token")
+    ap.add_argument("--tls-cert", help="serve HTTPS with this certificate chain (PEM)")
+    ap.add_argument("--tls-key", help="the certificate's private key (PEM)")
     args = ap.parse_args()
-    server = make_server(args.port, args.log, args.workspace, args.repo, args.commit, args.token)
+    server = make_server(args.port, args.log, args.workspace, args.repo, args.commit, args.token,
+                         args.tls_cert, args.tls_key)
     port = server.server_address[1]
+    scheme = server.cfg["scheme"]  # type: ignore[attr-defined]
     if args.port_file:
         tmp = Path(args.port_file + ".tmp")
         tmp.write_text(f"{port}\n")
         tmp.rename(args.port_file)
-    print(f"fake Bitbucket Cloud listening on http://127.0.0.1:{port}/2.0", file=sys.stderr, flush=True)
+    print(f"fake Bitbucket Cloud listening on {scheme}://127.0.0.1:{port}/2.0", file=sys.stderr, flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         server.serve_forever()
