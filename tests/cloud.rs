@@ -1,0 +1,838 @@
+//! Bitbucket Cloud end to end: the real binary against local mockito servers.
+
+mod common;
+
+use base64::Engine as _;
+use common::*;
+use mockito::{Matcher, Mock, Server};
+use serde_json::{json, Value};
+
+fn index_path() -> String {
+    format!("/2.0/repositories/acme/widget/commit/{COMMIT}/pullrequests")
+}
+
+fn statuses_path(commit: &str) -> String {
+    format!("/2.0/repositories/acme/widget/commit/{commit}/statuses")
+}
+
+/// A Cloud pull request as the commit index returns it with our `fields=`.
+fn pr(id: u64, head: &str) -> Value {
+    json!({
+        "id": id, "title": format!("PR {id}"), "state": "OPEN", "draft": false,
+        "links": {"html": {"href": format!("https://bitbucket.org/acme/widget/pull-requests/{id}")}},
+        "author": {"display_name": "Ann Author", "uuid": "{a-1}"},
+        "source": {"branch": {"name": "feature/x"}, "commit": {"hash": head}},
+        "destination": {"branch": {"name": "main"}},
+        "created_on": "2026-11-01T10:00:00.000000+00:00",
+        "updated_on": format!("2026-11-02T10:00:{:02}.000000+00:00", id % 60),
+        "participants": [
+            {"user": {"display_name": "Rita Reviewer", "uuid": "{r-1}"}, "role": "REVIEWER", "approved": true, "state": "approved"},
+            {"user": {"display_name": "Ann Author", "uuid": "{a-1}"}, "role": "PARTICIPANT", "approved": true, "state": "approved"},
+            {"user": {"display_name": "Pat Pending", "uuid": "{p-1}"}, "role": "REVIEWER", "approved": false, "state": null},
+        ],
+        "task_count": 0, "comment_count": 4
+    })
+}
+
+fn status(key: &str, state: &str) -> Value {
+    json!({"key": key, "name": format!("{key} build"), "state": state, "url": format!("https://ci.example/{key}")})
+}
+
+fn short() -> &'static str {
+    &COMMIT[..12]
+}
+
+fn mock_index(server: &mut Server, body: String) -> Mock {
+    server
+        .mock("GET", index_path().as_str())
+        .match_query(Matcher::Any)
+        .with_header("content-type", "application/json")
+        .with_body(body)
+        .create()
+}
+
+fn mock_statuses(server: &mut Server, commit: &str, statuses: Vec<Value>) -> Mock {
+    server
+        .mock("GET", statuses_path(commit).as_str())
+        .match_query(Matcher::Any)
+        .with_header("content-type", "application/json")
+        .with_body(cloud_page(statuses, None))
+        .create()
+}
+
+/// Mocks that fail their `assert()` if any GET or POST reaches the server.
+struct NothingSent(Vec<Mock>);
+
+impl NothingSent {
+    fn assert(&self) {
+        self.0.iter().for_each(Mock::assert);
+    }
+}
+
+fn nothing_sent(server: &mut Server) -> NothingSent {
+    NothingSent(
+        ["GET", "POST"]
+            .iter()
+            .map(|m| server.mock(m, Matcher::Any).expect(0).create())
+            .collect(),
+    )
+}
+
+#[test]
+fn access_token_is_sent_as_bearer_and_the_gate_passes() {
+    let mut server = Server::new();
+    let index = server
+        .mock("GET", index_path().as_str())
+        .match_header("authorization", format!("Bearer {TOKEN}").as_str())
+        .match_header("user-agent", Matcher::Regex("^pr-status/".into()))
+        .match_query(Matcher::AllOf(vec![
+            Matcher::UrlEncoded("pagelen".into(), "50".into()),
+            Matcher::Regex("values.participants.state".into()),
+            Matcher::Regex("values.task_count".into()),
+        ]))
+        .with_body(cloud_page(vec![pr(7, short())], None))
+        .expect(1)
+        .create();
+    let st = server
+        .mock("GET", statuses_path(COMMIT).as_str())
+        .match_header("authorization", format!("Bearer {TOKEN}").as_str())
+        .match_query(Matcher::Any)
+        .with_body(cloud_page(vec![status("unit", "SUCCESSFUL")], None))
+        .expect(1)
+        .create();
+    let r = step()
+        .cloud(&server.url())
+        .env(
+            "REQUIRE",
+            "pr,open,not-draft,approved,no-changes-requested,no-open-tasks,builds-passed",
+        )
+        .run();
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    index.assert();
+    st.assert();
+    let s = r.summary();
+    assert_eq!(
+        (s["outcome"].as_str(), s["lookup"].as_str(), s["selected_pr"].as_u64()),
+        (Some("pass"), Some("commit"), Some(7))
+    );
+    assert_eq!(s["provider"], "bitbucket-cloud");
+    assert_eq!(s["repository"]["full_name"], "acme/widget");
+    let p = &s["pull_requests"][0];
+    assert_eq!(p["approvals"], 1, "the author's own approval does not count");
+    assert_eq!(
+        p["reviewers"],
+        json!([{"name": "Rita Reviewer", "state": "approved"}, {"name": "Pat Pending", "state": "pending"}])
+    );
+    assert_eq!(p["builds"][0]["state"], "SUCCESSFUL");
+    assert_eq!(
+        p["build_summary"],
+        json!({"successful": 1, "failed": 0, "in_progress": 0, "stopped": 0})
+    );
+    assert_eq!(
+        (p["open_tasks"].as_u64(), p["comment_count"].as_u64()),
+        (Some(0), Some(4))
+    );
+    assert!(r.stdout.contains("#7"), "{}", r.stdout);
+}
+
+fn basic(user: &str, secret: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"))
+    )
+}
+
+#[test]
+fn api_token_is_sent_as_basic_email_token() {
+    let mut server = Server::new();
+    let index = server
+        .mock("GET", index_path().as_str())
+        .match_header("authorization", basic("dev@example.com", "atl-api-token-123").as_str())
+        .match_query(Matcher::Any)
+        .with_body(cloud_page(vec![], None))
+        .create();
+    mock_statuses(&mut server, COMMIT, vec![]);
+    let r = step()
+        .cloud(&server.url())
+        .env_remove_token()
+        .env("BITBUCKET_EMAIL", "dev@example.com")
+        .env("BITBUCKET_API_TOKEN", "atl-api-token-123")
+        .env("REQUIRE", "pr")
+        .run();
+    index.assert();
+    assert_eq!(r.code, 1, "no PR: the gate is closed");
+    assert_eq!(r.summary()["outcome"], "fail");
+}
+
+/// `step().cloud()` sets an access token; these tests need the other forms alone.
+trait NoToken {
+    fn env_remove_token(self) -> Self;
+}
+
+impl NoToken for Step {
+    fn env_remove_token(self) -> Self {
+        self.env("BITBUCKET_ACCESS_TOKEN", "")
+    }
+}
+
+#[test]
+fn oauth_client_credentials_are_exchanged_for_a_bearer_token() {
+    let mut server = Server::new();
+    let token = server
+        .mock("POST", "/site/oauth2/access_token")
+        .match_header("authorization", basic("consumer-key", "consumer-secret-xyz").as_str())
+        .match_header("content-type", "application/x-www-form-urlencoded")
+        .match_body("grant_type=client_credentials")
+        .with_body(r#"{"access_token":"oauth-access-777","token_type":"bearer","expires_in":7200}"#)
+        .expect(1)
+        .create();
+    let index = server
+        .mock("GET", index_path().as_str())
+        .match_header("authorization", "Bearer oauth-access-777")
+        .match_query(Matcher::Any)
+        .with_body(cloud_page(vec![pr(3, short())], None))
+        .create();
+    mock_statuses(&mut server, COMMIT, vec![]);
+    let r = step()
+        .cloud(&server.url())
+        .env_remove_token()
+        .env("BITBUCKET_OAUTH_CLIENT_ID", "consumer-key")
+        .env("BITBUCKET_OAUTH_CLIENT_SECRET", "consumer-secret-xyz")
+        .env(
+            "BITBUCKET_OAUTH_TOKEN_URL",
+            format!("{}/site/oauth2/access_token", server.url()),
+        )
+        .env("DEBUG", "true")
+        .run();
+    token.assert();
+    index.assert();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        !r.everything().contains("oauth-access-777"),
+        "the exchanged token leaked"
+    );
+    assert!(!r.everything().contains("consumer-secret-xyz"));
+}
+
+#[test]
+fn app_password_401_explains_the_removal_and_is_not_retried() {
+    let mut server = Server::new();
+    let index = server
+        .mock("GET", index_path().as_str())
+        .match_header("authorization", basic("olduser", "app-pass-456").as_str())
+        .match_query(Matcher::Any)
+        .with_status(401)
+        .with_body(r#"{"type":"error","error":{"message":"Unauthorized"}}"#)
+        .expect(1)
+        .create();
+    mock_statuses(&mut server, COMMIT, vec![]);
+    let r = step()
+        .cloud(&server.url())
+        .env_remove_token()
+        .env("BITBUCKET_USERNAME", "olduser")
+        .env("BITBUCKET_APP_PASSWORD", "app-pass-456")
+        .run();
+    index.assert();
+    assert_eq!(r.code, 3);
+    assert!(
+        r.stderr.contains("app passwords") && r.stderr.contains("BITBUCKET_API_TOKEN"),
+        "{}",
+        r.stderr
+    );
+    let s = r.summary();
+    assert_eq!(
+        (
+            s["outcome"].as_str(),
+            s["error"]["kind"].as_str(),
+            s["error"]["http_status"].as_u64()
+        ),
+        (Some("error"), Some("auth"), Some(401))
+    );
+}
+
+#[test]
+fn access_token_wins_over_later_credential_forms() {
+    let mut server = Server::new();
+    let index = server
+        .mock("GET", index_path().as_str())
+        .match_header("authorization", format!("Bearer {TOKEN}").as_str())
+        .match_query(Matcher::Any)
+        .with_body(cloud_page(vec![], None))
+        .create();
+    mock_statuses(&mut server, COMMIT, vec![]);
+    let r = step()
+        .cloud(&server.url())
+        .env("BITBUCKET_EMAIL", "dev@example.com")
+        .env("BITBUCKET_API_TOKEN", "atl-api-token-123")
+        .env("BITBUCKET_USERNAME", "olduser")
+        .env("BITBUCKET_APP_PASSWORD", "app-pass-456")
+        .run();
+    index.assert();
+    assert_eq!(r.code, 0);
+}
+
+#[test]
+fn forbidden_passes_on_the_server_reason_and_names_scopes() {
+    let mut server = Server::new();
+    let index = server
+        .mock("GET", index_path().as_str())
+        .match_query(Matcher::Any)
+        .with_status(403)
+        .with_body(r#"{"type":"error","error":{"message":"Your credentials lack one or more required privilege scopes.","detail":{"required":["pullrequest"]}}}"#)
+        .expect(1)
+        .create();
+    mock_statuses(&mut server, COMMIT, vec![]);
+    let r = step().cloud(&server.url()).run();
+    index.assert();
+    assert_eq!(r.code, 3);
+    assert!(
+        r.stderr.contains("lack one or more required privilege scopes"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("pullrequest") && r.stderr.contains("read:pullrequest:bitbucket"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.summary()["error"]["http_status"], 403);
+}
+
+#[test]
+fn no_credentials_is_a_config_error_before_any_request() {
+    let mut server = Server::new();
+    let none = nothing_sent(&mut server);
+    let r = step().cloud(&server.url()).env_remove_token().run();
+    none.assert();
+    assert_eq!(r.code, 2);
+    for var in [
+        "BITBUCKET_ACCESS_TOKEN",
+        "BITBUCKET_EMAIL",
+        "BITBUCKET_API_TOKEN",
+        "BITBUCKET_OAUTH_CLIENT_ID",
+    ] {
+        assert!(r.stderr.contains(var), "{var} not named: {}", r.stderr);
+    }
+    assert_eq!(r.summary()["error"]["kind"], "config");
+    assert_eq!(r.stderr.lines().count(), 1, "one clear line: {}", r.stderr);
+}
+
+#[test]
+fn missing_or_invalid_variables_send_nothing() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("BITBUCKET_WORKSPACE", "", "BITBUCKET_WORKSPACE"),
+        ("BITBUCKET_REPO_SLUG", "", "BITBUCKET_REPO_SLUG"),
+        ("BITBUCKET_COMMIT", "", "BITBUCKET_COMMIT"),
+        ("BITBUCKET_COMMIT", "not-a-commit", "BITBUCKET_COMMIT"),
+        ("BITBUCKET_PR_ID", "abc", "BITBUCKET_PR_ID"),
+        ("BITBUCKET_REPO_SLUG", "../../x", "BITBUCKET_REPO_SLUG"),
+        ("REQUIRE", "open,shiny", "REQUIRE"),
+        ("MIN_APPROVALS", "two", "MIN_APPROVALS"),
+        ("WAIT_FOR_BUILDS", "-5", "WAIT_FOR_BUILDS"),
+        ("HTTP_TIMEOUT", "0", "HTTP_TIMEOUT"),
+        ("DEBUG", "perhaps", "DEBUG"),
+        ("BITBUCKET_API_URL", "http://api.example.com/2.0", "BITBUCKET_API_URL"),
+    ];
+    for (var, value, named) in cases {
+        let mut server = Server::new();
+        let none = nothing_sent(&mut server);
+        let r = step().cloud(&server.url()).env(var, value).run();
+        none.assert();
+        assert_eq!(r.code, 2, "{var}={value}: {}", r.stderr);
+        assert!(r.stderr.contains(named), "{var}={value}: {}", r.stderr);
+        assert_eq!(r.summary()["exit_code"], 2);
+    }
+}
+
+#[test]
+fn every_page_is_followed() {
+    let mut server = Server::new();
+    let page2 = format!("{}{}?page=2", server.url(), index_path());
+    let page3 = format!("{}{}?page=3", server.url(), index_path());
+    let p1 = server
+        .mock("GET", index_path().as_str())
+        .match_query(Matcher::UrlEncoded("pagelen".into(), "50".into()))
+        .with_body(cloud_page(vec![pr(1, short()), pr(2, short())], Some(page2)))
+        .expect(1)
+        .create();
+    let p2 = server
+        .mock("GET", index_path().as_str())
+        .match_query(Matcher::UrlEncoded("page".into(), "2".into()))
+        .with_body(cloud_page(vec![pr(3, short())], Some(page3)))
+        .expect(1)
+        .create();
+    let p3 = server
+        .mock("GET", index_path().as_str())
+        .match_query(Matcher::UrlEncoded("page".into(), "3".into()))
+        .with_body(cloud_page(vec![pr(4, short())], None))
+        .expect(1)
+        .create();
+    let st = mock_statuses(&mut server, COMMIT, vec![status("unit", "SUCCESSFUL")]).expect(1);
+    let r = step().cloud(&server.url()).run();
+    p1.assert();
+    p2.assert();
+    p3.assert();
+    st.assert();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let ids: Vec<u64> = r.summary()["pull_requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![1, 2, 3, 4]);
+}
+
+#[test]
+fn heads_other_than_the_commit_get_their_own_statuses_once_each() {
+    let mut server = Server::new();
+    let other = "abcdefabcdef";
+    mock_index(
+        &mut server,
+        cloud_page(vec![pr(1, short()), pr(2, other), pr(3, other)], None),
+    );
+    let own = mock_statuses(&mut server, COMMIT, vec![status("unit", "SUCCESSFUL")]).expect(1);
+    let theirs = mock_statuses(&mut server, other, vec![status("unit", "FAILED")]).expect(1);
+    let r = step().cloud(&server.url()).env("REQUIRE", "builds-passed").run();
+    own.assert();
+    theirs.assert();
+    let prs = r.summary()["pull_requests"].as_array().unwrap().clone();
+    assert_eq!(prs[0]["builds"][0]["state"], "SUCCESSFUL");
+    assert_eq!(prs[1]["builds"][0]["state"], "FAILED");
+    assert_eq!(prs[2]["unmet"], json!(["builds-passed"]));
+    assert_eq!((r.code, r.summary()["selected_pr"].as_u64()), (0, Some(1)));
+}
+
+#[test]
+fn indexing_202_is_polled_until_the_answer_comes() {
+    let mut server = Server::new();
+    let busy = server
+        .mock("GET", index_path().as_str())
+        .match_query(Matcher::Any)
+        .with_status(202)
+        .with_body("")
+        .expect(2)
+        .create();
+    let ready = mock_index(&mut server, cloud_page(vec![pr(5, short())], None)).expect(1);
+    mock_statuses(&mut server, COMMIT, vec![]);
+    let r = step().cloud(&server.url()).env("INDEX_WAIT", "20").run();
+    busy.assert();
+    ready.assert();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.summary()["pull_requests"][0]["id"], 5);
+}
+
+#[test]
+fn indexing_that_outlasts_the_wait_is_pending() {
+    let mut server = Server::new();
+    server
+        .mock("GET", index_path().as_str())
+        .match_query(Matcher::Any)
+        .with_status(202)
+        .create();
+    mock_statuses(&mut server, COMMIT, vec![]);
+    let r = step().cloud(&server.url()).env("INDEX_WAIT", "1").run();
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    let s = r.summary();
+    assert_eq!(
+        (s["outcome"].as_str(), s["error"]["kind"].as_str()),
+        (Some("pending"), Some("api"))
+    );
+    assert!(r.stderr.contains("indexing"), "{}", r.stderr);
+}
+
+fn index_404(server: &mut Server) -> Mock {
+    server
+        .mock("GET", index_path().as_str())
+        .match_query(Matcher::Any)
+        .with_status(404)
+        .with_body(r#"{"type":"error","error":{"message":"Not found"}}"#)
+        .create()
+}
+
+#[test]
+fn index_404_falls_back_to_the_branch_open_prs_with_the_commit_as_head() {
+    let mut server = Server::new();
+    index_404(&mut server);
+    mock_statuses(&mut server, COMMIT, vec![status("unit", "SUCCESSFUL")]);
+    let branch = server
+        .mock("GET", "/2.0/repositories/acme/widget/pullrequests")
+        .match_query(Matcher::AllOf(vec![
+            Matcher::UrlEncoded("state".into(), "OPEN".into()),
+            Matcher::UrlEncoded("q".into(), r#"source.branch.name="feature/x""#.into()),
+        ]))
+        .with_body(cloud_page(vec![pr(11, "999999999999"), pr(12, short())], None))
+        .expect(1)
+        .create();
+    let r = step()
+        .cloud(&server.url())
+        .env("BITBUCKET_BRANCH", "feature/x")
+        .env("REQUIRE", "open")
+        .run();
+    branch.assert();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = r.summary();
+    assert_eq!(s["lookup"], "branch");
+    assert_eq!(s["pull_requests"].as_array().unwrap().len(), 1);
+    assert_eq!(s["pull_requests"][0]["id"], 12);
+}
+
+#[test]
+fn index_404_without_a_branch_says_how_to_enable_the_index() {
+    let mut server = Server::new();
+    index_404(&mut server);
+    mock_statuses(&mut server, COMMIT, vec![]);
+    let repo = server
+        .mock("GET", "/2.0/repositories/acme/widget")
+        .match_query(Matcher::Any)
+        .with_body(r#"{"full_name":"acme/widget"}"#)
+        .expect(1)
+        .create();
+    let r = step().cloud(&server.url()).run();
+    repo.assert();
+    assert_eq!(r.code, 4);
+    assert!(
+        r.stderr.contains("Go to pull request") && r.stderr.contains("BITBUCKET_BRANCH"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.lines().count(), 1);
+}
+
+#[test]
+fn index_404_on_a_missing_repository_says_so() {
+    let mut server = Server::new();
+    index_404(&mut server);
+    mock_statuses(&mut server, COMMIT, vec![]);
+    server
+        .mock("GET", "/2.0/repositories/acme/widget")
+        .match_query(Matcher::Any)
+        .with_status(404)
+        .create();
+    let r = step().cloud(&server.url()).run();
+    assert_eq!(r.code, 4);
+    assert!(r.stderr.contains("acme/widget was not found"), "{}", r.stderr);
+    assert_eq!(r.summary()["error"]["http_status"], 404);
+}
+
+#[test]
+fn pr_id_fetches_that_pr_directly_real_fixture() {
+    let mut server = Server::new();
+    let none = server
+        .mock("GET", index_path().as_str())
+        .match_query(Matcher::Any)
+        .expect(0)
+        .create();
+    let fixture_text = fixture("real/bitbucket-cloud/pullrequest-324-danger-js.json");
+    let one = server
+        .mock("GET", "/2.0/repositories/acme/widget/pullrequests/324")
+        .match_query(Matcher::Regex("fields=".into()))
+        .with_body(&fixture_text)
+        .expect(1)
+        .create();
+    let st = server
+        .mock("GET", "/2.0/repositories/acme/widget/pullrequests/324/statuses")
+        .match_query(Matcher::Any)
+        .with_body(cloud_page(
+            vec![serde_json::from_str(&fixture(
+                "real/bitbucket-cloud/buildstatus-atlassian-example-pybitbucket.json",
+            ))
+            .unwrap()],
+            None,
+        ))
+        .expect(1)
+        .create();
+    let r = step()
+        .cloud(&server.url())
+        .env("BITBUCKET_PR_ID", "324")
+        .env("REQUIRE", "approved,builds-passed")
+        .run();
+    none.assert();
+    one.assert();
+    st.assert();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let want: Value = serde_json::from_str(&fixture_text).unwrap();
+    let s = r.summary();
+    assert_eq!(s["lookup"], "pr_id");
+    let p = &s["pull_requests"][0];
+    assert_eq!(p["id"], want["id"]);
+    assert_eq!(p["title"], want["title"]);
+    assert_eq!(p["state"], want["state"]);
+    assert_eq!(p["url"], want["links"]["html"]["href"]);
+    assert_eq!(p["author"], want["author"]["display_name"]);
+    assert_eq!(p["source_branch"], want["source"]["branch"]["name"]);
+    assert_eq!(p["destination_branch"], want["destination"]["branch"]["name"]);
+    assert_eq!(p["source_commit"], want["source"]["commit"]["hash"]);
+    assert_eq!(p["created_on"], want["created_on"]);
+    assert_eq!(p["comment_count"], want["comment_count"]);
+    assert_eq!(p["draft"], Value::Null, "the 2019 answer has no draft field");
+    let approved_by_others = want["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["approved"] == true && x["user"]["uuid"] != want["author"]["uuid"])
+        .count();
+    assert_eq!(p["approvals"].as_u64().unwrap() as usize, approved_by_others);
+    assert_eq!(p["builds"][0]["key"], "BAMBOO-PROJECT-X");
+}
+
+#[test]
+fn real_recorded_page_as_the_commit_index() {
+    let mut server = Server::new();
+    let text = fixture("real/bitbucket-cloud/pullrequests-page-jenkins.json");
+    let want: Value = serde_json::from_str(&text).unwrap();
+    let commit = want["values"][0]["source"]["commit"]["hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let other = want["values"][1]["source"]["commit"]["hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    server
+        .mock(
+            "GET",
+            format!("/2.0/repositories/acme/widget/commit/{commit}/pullrequests").as_str(),
+        )
+        .match_query(Matcher::Any)
+        .with_body(&text)
+        .create();
+    let build: Value = serde_json::from_str(&fixture(
+        "real/bitbucket-cloud/buildstatus-atlassian-example-pybitbucket.json",
+    ))
+    .unwrap();
+    let a = mock_statuses(&mut server, &commit, vec![build.clone()]).expect(1);
+    let b = mock_statuses(&mut server, &other, vec![]).expect(1);
+    let r = step()
+        .cloud(&server.url())
+        .env("BITBUCKET_COMMIT", &commit)
+        .env("REQUIRE", "open,no-open-tasks")
+        .run();
+    a.assert();
+    b.assert();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let prs = r.summary()["pull_requests"].as_array().unwrap().clone();
+    assert_eq!(prs.len(), want["values"].as_array().unwrap().len());
+    for (got, rec) in prs.iter().zip(want["values"].as_array().unwrap()) {
+        assert_eq!(got["id"], rec["id"]);
+        assert_eq!(got["title"], rec["title"]);
+        assert_eq!(got["url"], rec["links"]["html"]["href"]);
+        assert_eq!(got["author"], rec["author"]["display_name"]);
+        assert_eq!(got["source_branch"], rec["source"]["branch"]["name"]);
+        assert_eq!(got["updated_on"], rec["updated_on"]);
+        assert_eq!(got["open_tasks"], rec["task_count"]);
+        assert_eq!(got["draft"], Value::Null);
+        assert_eq!(got["reviewers"], json!([]), "no participants recorded");
+    }
+    assert_eq!(prs[0]["builds"][0]["name"], build["name"]);
+    assert_eq!(prs[1]["builds"], json!([]));
+}
+
+/// Each condition fails on a PR built to fail exactly it.
+#[test]
+fn every_condition_can_fail_on_its_own() {
+    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, &str)> = vec![
+        ("open", Box::new(|p| p["state"] = "MERGED".into()), "SUCCESSFUL"),
+        ("merged", Box::new(|_| {}), "SUCCESSFUL"),
+        ("not-draft", Box::new(|p| p["draft"] = true.into()), "SUCCESSFUL"),
+        (
+            "approved",
+            Box::new(|p| p["participants"][0]["state"] = Value::Null),
+            "SUCCESSFUL",
+        ),
+        (
+            "no-changes-requested",
+            Box::new(|p| p["participants"][2]["state"] = "changes_requested".into()),
+            "SUCCESSFUL",
+        ),
+        ("no-open-tasks", Box::new(|p| p["task_count"] = 3.into()), "SUCCESSFUL"),
+        ("builds-passed", Box::new(|_| {}), "FAILED"),
+    ];
+    for (cond, change, build_state) in cases {
+        let mut server = Server::new();
+        let mut p = pr(9, short());
+        p["participants"][0]["approved"] = false.into();
+        p["participants"][0]["state"] = "approved".into();
+        change(&mut p);
+        mock_index(&mut server, cloud_page(vec![p], None));
+        mock_statuses(&mut server, COMMIT, vec![status("unit", build_state)]);
+        let r = step().cloud(&server.url()).env("REQUIRE", cond).run();
+        assert_eq!(r.code, 1, "{cond}: {}", r.stdout);
+        assert_eq!(r.summary()["pull_requests"][0]["unmet"], json!([cond]), "{cond}");
+        assert_eq!(r.summary()["pull_requests"][0]["qualifies"], false);
+    }
+}
+
+#[test]
+fn min_approvals_counts_non_author_approvals() {
+    let mut server = Server::new();
+    mock_index(&mut server, cloud_page(vec![pr(9, short())], None));
+    mock_statuses(&mut server, COMMIT, vec![]);
+    let r = step()
+        .cloud(&server.url())
+        .env("REQUIRE", "approved")
+        .env("MIN_APPROVALS", "2")
+        .run();
+    assert_eq!(r.code, 1, "one reviewer approved, the author's approval does not count");
+    assert_eq!(r.summary()["min_approvals"], 2);
+}
+
+#[test]
+fn running_builds_are_pending_and_waited_for() {
+    let mut server = Server::new();
+    mock_index(&mut server, cloud_page(vec![pr(9, short())], None));
+    let running = mock_statuses(&mut server, COMMIT, vec![status("unit", "INPROGRESS")]);
+    let r = step().cloud(&server.url()).env("REQUIRE", "builds-passed").run();
+    assert_eq!(r.code, 8);
+    assert_eq!(r.summary()["outcome"], "pending");
+    running.remove();
+
+    let mut server = Server::new();
+    let index = mock_index(&mut server, cloud_page(vec![pr(9, short())], None)).expect(2);
+    let first = mock_statuses(&mut server, COMMIT, vec![status("unit", "INPROGRESS")]).expect(1);
+    let then = mock_statuses(&mut server, COMMIT, vec![status("unit", "SUCCESSFUL")]).expect(1);
+    let r = step()
+        .cloud(&server.url())
+        .env("REQUIRE", "builds-passed")
+        .env("WAIT_FOR_BUILDS", "30")
+        .env("POLL_INTERVAL", "1")
+        .run();
+    index.assert();
+    first.assert();
+    then.assert();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
+fn the_running_pipeline_and_ignored_builds_do_not_hold_the_gate() {
+    let mut server = Server::new();
+    mock_index(&mut server, cloud_page(vec![pr(9, short())], None));
+    let own = json!({"key": "pipe-77", "name": "Pipeline #77 for feature/x", "state": "INPROGRESS",
+                     "url": "https://bitbucket.org/acme/widget/addon/pipelines/home#!/results/77"});
+    mock_statuses(
+        &mut server,
+        COMMIT,
+        vec![own, status("flaky", "FAILED"), status("unit", "SUCCESSFUL")],
+    );
+    let base = || {
+        step()
+            .cloud(&server.url())
+            .env("REQUIRE", "builds-passed")
+            .env("BITBUCKET_BUILD_NUMBER", "77")
+    };
+    let r = base().run();
+    assert_eq!(r.code, 1, "the flaky failure still counts");
+    let r = base().env("IGNORE_BUILDS", "flaky").run();
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let builds = r.summary()["pull_requests"][0]["builds"].clone();
+    assert_eq!(
+        builds
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["ignored"] == true)
+            .count(),
+        2
+    );
+    assert_eq!(r.summary()["pull_requests"][0]["build_summary"]["successful"], 1);
+}
+
+#[test]
+fn destination_branch_filters_prs() {
+    let mut server = Server::new();
+    let mut release = pr(2, short());
+    release["destination"]["branch"]["name"] = "release".into();
+    mock_index(&mut server, cloud_page(vec![pr(1, short()), release], None));
+    mock_statuses(&mut server, COMMIT, vec![]);
+    let r = step()
+        .cloud(&server.url())
+        .env("DESTINATION_BRANCH", "release")
+        .env("REQUIRE", "open")
+        .run();
+    assert_eq!(r.code, 0);
+    let s = r.summary();
+    assert_eq!(s["destination_branch"], "release");
+    assert_eq!(s["pull_requests"].as_array().unwrap().len(), 1);
+    assert_eq!(s["selected_pr"], 2);
+    let r = step()
+        .cloud(&server.url())
+        .env("DESTINATION_BRANCH", "develop")
+        .env("REQUIRE", "open")
+        .run();
+    assert_eq!((r.code, r.summary()["pull_requests"].as_array().unwrap().len()), (1, 0));
+}
+
+#[test]
+fn all_summary_files_are_written_and_read_back() {
+    let mut server = Server::new();
+    mock_index(&mut server, cloud_page(vec![pr(9, short())], None));
+    mock_statuses(&mut server, COMMIT, vec![status("unit", "SUCCESSFUL")]);
+    let s = step().cloud(&server.url());
+    let (md, env, out, sum) = (
+        s.path("deep/dir/pr.md"),
+        s.path("pr.env"),
+        s.path("gh-out"),
+        s.path("gh-summary"),
+    );
+    std::fs::write(&out, "earlier=1\n").unwrap();
+    let r = s
+        .env("REQUIRE", "open,approved")
+        .env("SUMMARY_MARKDOWN_FILE", &md)
+        .env("SUMMARY_DOTENV_FILE", &env)
+        .env("GITHUB_OUTPUT", &out)
+        .env("GITHUB_STEP_SUMMARY", &sum)
+        .run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let markdown = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        markdown.contains("| [#9](https://bitbucket.org/acme/widget/pull-requests/9) | PR 9 | OPEN |"),
+        "{markdown}"
+    );
+    let sourced = std::process::Command::new("bash")
+        .arg("-c")
+        .arg("set -a; . \"$1\"; printf '%s|%s|%s|%s' \"$PR_ID\" \"$PR_STATE\" \"$PR_APPROVALS\" \"$PR_STATUS_OUTCOME\"")
+        .arg("x")
+        .arg(&env)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&sourced.stdout), "9|OPEN|1|pass");
+    let gh = std::fs::read_to_string(&out).unwrap();
+    assert!(gh.starts_with("earlier=1\n"), "GITHUB_OUTPUT is appended to");
+    for key in [
+        "found",
+        "count",
+        "number",
+        "title",
+        "state",
+        "url",
+        "draft",
+        "approvals",
+        "outcome",
+        "exit_code",
+        "json",
+    ] {
+        assert!(gh.contains(&format!("\n{key}<<")), "{key} missing: {gh}");
+    }
+    assert!(std::fs::read_to_string(&sum).unwrap().contains("pr-status: pass"));
+}
+
+#[test]
+fn debug_shows_requests_and_decisions_without_secrets() {
+    let mut server = Server::new();
+    mock_index(&mut server, cloud_page(vec![pr(9, short())], None));
+    mock_statuses(&mut server, COMMIT, vec![]);
+    let r = step()
+        .cloud(&server.url())
+        .env("DEBUG", "true")
+        .env("REQUIRE", "open")
+        .run();
+    assert_eq!(r.code, 0);
+    assert!(
+        r.stderr.contains("-> GET") && r.stderr.contains("/pullrequests") && r.stderr.contains("gate: pass"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.everything().contains(TOKEN), "token leaked");
+    let b64 = base64::engine::general_purpose::STANDARD.encode(TOKEN);
+    assert!(!r.everything().contains(&b64));
+}
