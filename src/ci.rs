@@ -64,11 +64,11 @@ impl CurrentRun {
     }
 }
 
-/// True when the URL's path holds `.../{name}/{value}` as whole segments, so that run 12 is
-/// not mistaken for run 123.
+/// True when the URL holds `.../{name}/{value}` as whole segments, so that run 12 is not
+/// mistaken for run 123. Fragments count too: Pipelines links look like
+/// `.../addon/pipelines/home#!/results/12`.
 fn has_segment_pair(url: &str, name: &str, value: &str) -> bool {
-    let path = url.split(['?', '#']).next().unwrap_or("");
-    let segments: Vec<&str> = path.split('/').collect();
+    let segments: Vec<&str> = url.split(['/', '#', '!', '?', '&']).filter(|s| !s.is_empty()).collect();
     segments.windows(2).any(|w| w[0] == name && w[1] == value)
 }
 
@@ -91,6 +91,10 @@ mod tests {
         };
         assert!(run.is_own(&build("Pipeline #12 for main", "")));
         assert!(run.is_own(&build("x", "https://bitbucket.org/w/r/pipelines/results/12")));
+        assert!(run.is_own(&build(
+            "x",
+            "https://bitbucket.org/w/r/addon/pipelines/home#!/results/12"
+        )));
         assert!(!run.is_own(&build(
             "Pipeline #123 for main",
             "https://bitbucket.org/w/r/pipelines/results/123"

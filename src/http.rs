@@ -508,6 +508,8 @@ pub fn server_reason(body: &[u8]) -> String {
                 .or_else(|| s("/message"))
                 .or_else(|| s("/error_description"))
                 .or_else(|| s("/error"))
+                // RFC 7807 problem details (proxies, gateways).
+                .or_else(|| s("/title"))
                 .or_else(|| v.pointer("/message").map(|m| m.to_string()));
             match (main, detail) {
                 (Some(m), Some(d)) => format!("{m} {d}"),

@@ -29,7 +29,9 @@ pub struct Ran {
 
 impl Ran {
     pub fn summary(&self) -> &Value {
-        self.summary.as_ref().unwrap_or_else(|| panic!("no summary written; stderr: {}", self.stderr))
+        self.summary
+            .as_ref()
+            .unwrap_or_else(|| panic!("no summary written; stderr: {}", self.stderr))
     }
 
     /// Every output of the run as one text, for secret scans.
@@ -73,7 +75,11 @@ pub fn step() -> Step {
         .env("INDEX_WAIT", "2")
         .env("HTTP_TIMEOUT", "5")
         .timeout(std::time::Duration::from_secs(120));
-    Step { cmd, dir, args: Vec::new() }
+    Step {
+        cmd,
+        dir,
+        args: Vec::new(),
+    }
 }
 
 impl Step {
@@ -109,6 +115,14 @@ impl Step {
 
     pub fn run(mut self) -> Ran {
         let out: Output = self.cmd.args(&self.args).output().unwrap();
+        if std::env::var_os("PR_STATUS_TEST_ECHO").is_some() {
+            eprintln!(
+                "--- exit {:?}\n{}{}",
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
         let summary_path = self.dir.path().join("pr-status.json");
         let summary = std::fs::read_to_string(&summary_path)
             .ok()
@@ -134,9 +148,18 @@ pub fn schema() -> Value {
 
 /// Panics with every violation when `summary` does not follow the schema.
 pub fn assert_valid(summary: &Value) {
-    let validator = jsonschema::options().should_validate_formats(true).build(&schema()).unwrap();
-    let errors: Vec<String> = validator.iter_errors(summary).map(|e| format!("{} at {}", e, e.instance_path)).collect();
-    assert!(errors.is_empty(), "summary violates the schema: {errors:#?}\n{summary:#}");
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema())
+        .unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(summary)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "summary violates the schema: {errors:#?}\n{summary:#}"
+    );
 }
 
 /// A recorded answer from `tests/fixtures/`.
@@ -152,4 +175,93 @@ pub fn cloud_page(values: Vec<Value>, next: Option<String>) -> String {
         page["next"] = Value::String(n);
     }
     page.to_string()
+}
+
+/// The API base a test points the binary at: the mock server itself or, when
+/// `PR_STATUS_CONTRACT=1`, a Stoplight Prism proxy in front of it that checks every request
+/// and every answer against Atlassian's published OpenAPI description (`prism proxy --errors`
+/// answers a violation with an error, so the test fails).
+pub struct Api {
+    url: String,
+    prism: Option<std::process::Child>,
+}
+
+impl Api {
+    /// Bitbucket Cloud: the description's server is `https://api.bitbucket.org/2.0`, so the
+    /// proxy serves the paths without `/2.0` and forwards to `<mock>/2.0`.
+    pub fn cloud(server: &mockito::Server) -> Api {
+        let upstream = format!("{}/2.0", server.url());
+        if std::env::var("PR_STATUS_CONTRACT").as_deref() != Ok("1") {
+            return Api {
+                url: upstream,
+                prism: None,
+            };
+        }
+        let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vendor/bitbucket-cloud.openapi.json");
+        Api::prism(&spec, &upstream)
+    }
+
+    /// The mock server itself, also in a contract run: for tests that serve answers recorded
+    /// from the real Bitbucket, which Atlassian's published schemas reject (they are stricter
+    /// than the live API: `links` and `commit` objects with extra members, `null` objects).
+    pub fn cloud_direct(server: &mockito::Server) -> Api {
+        Api {
+            url: format!("{}/2.0", server.url()),
+            prism: None,
+        }
+    }
+
+    fn prism(spec: &Path, upstream: &str) -> Api {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = std::fs::File::create(std::env::temp_dir().join(format!("prism-{port}.log"))).unwrap();
+        let child = std::process::Command::new("prism")
+            .args(["proxy", "--errors", "-h", "127.0.0.1", "-p", &port.to_string()])
+            .arg(spec)
+            .arg(upstream)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("PR_STATUS_CONTRACT=1 needs `prism` (npm install -g @stoplight/prism-cli)");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "prism did not start on port {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Api {
+            url: format!("http://127.0.0.1:{port}"),
+            prism: Some(child),
+        }
+    }
+
+    /// The base URL the binary is given (`BITBUCKET_API_URL`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for Api {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.prism {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Step {
+    /// Bitbucket Cloud variables pointing at `api`, with an access token.
+    pub fn cloud_via(self, api: &Api) -> Self {
+        self.env("BITBUCKET_API_URL", api.url())
+            .env("BITBUCKET_WORKSPACE", "acme")
+            .env("BITBUCKET_REPO_SLUG", "widget")
+            .env("BITBUCKET_COMMIT", COMMIT)
+            .env("BITBUCKET_ACCESS_TOKEN", TOKEN)
+    }
 }
