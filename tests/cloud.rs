@@ -716,7 +716,8 @@ fn real_recorded_page_as_the_commit_index() {
 /// Each condition fails on a PR built to fail exactly it.
 #[test]
 fn every_condition_can_fail_on_its_own() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, &str)> = vec![
+    type Change = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Change, &str)> = vec![
         ("open", Box::new(|p| p["state"] = "MERGED".into()), "SUCCESSFUL"),
         ("merged", Box::new(|_| {}), "SUCCESSFUL"),
         ("not-draft", Box::new(|p| p["draft"] = true.into()), "SUCCESSFUL"),

@@ -14,10 +14,17 @@ fn demo_reports_and_gates_without_network() {
     assert_eq!(s["pull_requests"].as_array().unwrap().len(), 3);
     assert!(r.stdout.contains("#42"));
 
-    let r = step().arg("--demo").env("REQUIRE", "open,not-draft,approved").env("DESTINATION_BRANCH", "release/1.x").run();
+    let r = step()
+        .arg("--demo")
+        .env("REQUIRE", "open,not-draft,approved")
+        .env("DESTINATION_BRANCH", "release/1.x")
+        .run();
     assert_eq!(r.code, 1);
     assert_eq!(r.summary()["outcome"], "fail");
-    assert_eq!(r.summary()["pull_requests"][0]["unmet"], serde_json::json!(["not-draft", "approved"]));
+    assert_eq!(
+        r.summary()["pull_requests"][0]["unmet"],
+        serde_json::json!(["not-draft", "approved"])
+    );
 }
 
 #[test]
@@ -25,7 +32,11 @@ fn shipped_schema_matches_shared_spec() {
     let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/spec/pr-status.schema.json");
     if let Ok(text) = std::fs::read_to_string(shared) {
         let shared: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(shared, schema(), "spec/pr-status.schema.json drifted from ../shared/spec");
+        assert_eq!(
+            shared,
+            schema(),
+            "spec/pr-status.schema.json drifted from ../shared/spec"
+        );
     }
 }
 
