@@ -70,6 +70,42 @@ impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+
+    /// The `rel="next"` target of the `Link` header(s) (RFC 8288), as GitHub and GitLab page
+    /// their lists. Pass it to `Http::follow` before requesting it.
+    pub fn next_link(&self) -> Option<String> {
+        self.headers
+            .get_all("link")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(link_rel_next)
+    }
+}
+
+/// Finds the `rel="next"` URI in one `Link` header value: `<uri>; rel="next", <uri>; rel="last"`.
+fn link_rel_next(value: &str) -> Option<String> {
+    let mut rest = value;
+    while let Some(start) = rest.find('<') {
+        let after = &rest[start + 1..];
+        let end = after.find('>')?;
+        let target = &after[..end];
+        let tail = &after[end + 1..];
+        let params = &tail[..tail.find('<').unwrap_or(tail.len())];
+        let is_next = params.split([';', ',']).any(|p| {
+            p.split_once('=').is_some_and(|(k, v)| {
+                k.trim().eq_ignore_ascii_case("rel")
+                    && v.trim()
+                        .trim_matches('"')
+                        .split_whitespace()
+                        .any(|r| r.eq_ignore_ascii_case("next"))
+            })
+        });
+        if is_next {
+            return Some(target.trim().to_string());
+        }
+        rest = tail;
+    }
+    None
 }
 
 fn describe_bad_body(headers: &HeaderMap, body: &[u8], e: &serde_json::Error) -> String {
@@ -190,6 +226,8 @@ impl Http {
         self.auth = Some(auth);
     }
 
+    /// A fixed header sent with every request (lowercase name). An `accept` header replaces
+    /// the default `application/json`.
     pub fn add_header(&mut self, name: &'static str, value: &'static str) {
         self.extra_headers
             .insert(HeaderName::from_static(name), HeaderValue::from_static(value));
@@ -268,10 +306,12 @@ impl Http {
         let what = format!("{method} {path}");
         let mut attempt = 1;
         loop {
-            let mut req = self
-                .client
-                .request(method.clone(), url.clone())
-                .header(ACCEPT, "application/json");
+            let mut req = self.client.request(method.clone(), url.clone());
+            // A provider's own media type (`add_header("accept", ...)`) replaces the default:
+            // two Accept headers would leave the server to pick one.
+            if !self.extra_headers.contains_key(ACCEPT) {
+                req = req.header(ACCEPT, "application/json");
+            }
             for (k, v) in &self.extra_headers {
                 req = req.header(k, v);
             }
@@ -438,11 +478,23 @@ impl Http {
                     None => String::new(),
                 },
             };
+            // A limit that resets later than the longest wait cannot be waited out within the
+            // retry budget: say when it resets now instead of sleeping through every attempt.
+            if wait.is_some_and(|w| w > MAX_WAIT) {
+                return Verdict::Fail(Error::api(
+                    Some(code),
+                    format!(
+                        "{} rate limit hit on {what} ({code}: {reason_part}){when}, more than {} s away: not waiting; run the step again after that",
+                        self.forge,
+                        MAX_WAIT.as_secs()
+                    ),
+                ));
+            }
             let err = Error::api(
                 Some(code),
                 format!("{} rate limit hit on {what} ({code}: {reason_part}){when}", self.forge),
             );
-            return Verdict::Retry(err, wait.map(|w| w.min(MAX_WAIT)));
+            return Verdict::Retry(err, wait);
         }
         match code {
             401 | 403 => Verdict::Fail(Error::Auth {
@@ -594,6 +646,24 @@ mod tests {
         assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn link_header_next() {
+        let gh = r#"<https://api.github.com/repositories/1/pulls?page=2>; rel="next", <https://api.github.com/repositories/1/pulls?page=5>; rel="last""#;
+        assert_eq!(
+            link_rel_next(gh).as_deref(),
+            Some("https://api.github.com/repositories/1/pulls?page=2")
+        );
+        let last_first = r#"<https://x/a?page=1>; rel="first", <https://x/a?page=3>; rel=next"#;
+        assert_eq!(link_rel_next(last_first).as_deref(), Some("https://x/a?page=3"));
+        assert_eq!(link_rel_next(r#"<https://x/a?page=1>; rel="prev first""#), None);
+        assert_eq!(
+            link_rel_next(r#"<https://x/a>; rel="next last""#).as_deref(),
+            Some("https://x/a")
+        );
+        assert_eq!(link_rel_next("garbage <unclosed"), None);
+        assert_eq!(link_rel_next(""), None);
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! One file per forge; each translates its own JSON at the edge and nothing else sees it.
 
 pub mod bitbucket_cloud;
+pub mod github;
+pub mod gitlab;
 
 use crate::config::ProviderKind;
 use crate::error::Result;

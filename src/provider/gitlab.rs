@@ -1,0 +1,564 @@
+//! GitLab (`gitlab.com/api/v4` and self-managed instances).
+//!
+//! What is looked up: in merge request pipelines the MR of `CI_MERGE_REQUEST_IID`; otherwise
+//! every MR containing `CI_COMMIT_SHA` (`/repository/commits/{sha}/merge_requests`, all pages).
+//! Each MR then costs three concurrent requests: the MR itself (its head pipeline), its
+//! approvals and its reviewers. For N MRs that is pages + 3N requests in pages + 1 round trips.
+//!
+//! Builds are the MR's head pipeline, not the commit's statuses: every GitLab CI job is a
+//! commit status, including the job running this step and the later jobs of its pipeline that
+//! wait for it, and the statuses API does not say which pipeline a status belongs to, so they
+//! cannot be told apart from other pipelines' jobs. External statuses (posted through the
+//! API) are filed by GitLab under a pipeline of the commit, so the head pipeline's status
+//! includes them. The pipeline's link ends in `/pipelines/{id}`, which is how the running
+//! pipeline (`CI_PIPELINE_ID`) is recognised and never made to wait for itself.
+
+use reqwest::{StatusCode, Url};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use futures_util::future::join_all;
+
+use crate::config::{self, Config, ProviderKind};
+use crate::credentials::{secret_var, Auth, Form, Redactor};
+use crate::error::{Error, Result};
+use crate::gate::Condition;
+use crate::http::{AuthHint, Http};
+use crate::model::{Build, BuildState, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer};
+use crate::provider::Provider;
+use crate::summary::Repository;
+
+const FORGE: &str = "GitLab";
+const DEFAULT_API: &str = "https://gitlab.com/api/v4";
+/// A hostile or broken server must not keep the step paging forever.
+const MAX_PAGES: usize = 100;
+/// GitLab's largest page size.
+const PER_PAGE: &str = "100";
+
+/// GitLab CI's own variables (SPEC "Providers", "Credentials").
+#[derive(Debug, Deserialize)]
+struct GitlabEnv {
+    ci_api_v4_url: Option<String>,
+    ci_project_id: Option<String>,
+    ci_project_path: Option<String>,
+    ci_project_url: Option<String>,
+    ci_commit_sha: Option<String>,
+    ci_merge_request_iid: Option<String>,
+    /// Only set in merged results pipelines, where `CI_COMMIT_SHA` is the merge commit.
+    ci_merge_request_source_branch_sha: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Gitlab {
+    http: Http,
+    project: String,
+    name: String,
+    web: Option<String>,
+    commit: Option<String>,
+    iid: Option<u64>,
+}
+
+/// A project id: the number, or the full path (`group/subgroup/project`), which goes into
+/// the URL as one percent-encoded segment.
+fn project_id(value: &str) -> Result<String> {
+    let v = value.trim();
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || "-_./".contains(c);
+    let ok_parts = v
+        .split('/')
+        .all(|p| !p.is_empty() && p != "." && p != ".." && !p.starts_with('.'));
+    if v.is_empty() || v.len() > 255 || !v.chars().all(ok_char) || !ok_parts {
+        return Err(Error::config(format!(
+            "CI_PROJECT_ID={value:?} is not valid: use the numeric project ID or the full project path \
+             (group/subgroup/project: letters, digits, '-', '_', '.')"
+        )));
+    }
+    Ok(v.to_string())
+}
+
+/// The project's web page, for the summary: `CI_PROJECT_URL`, else the API base without
+/// `/api/v4` plus the project's path (unknown for a numeric id outside GitLab CI).
+fn project_web(env: &GitlabEnv, api: &Url, project: &str) -> Option<String> {
+    if let Some(url) = &env.ci_project_url {
+        return Some(url.clone());
+    }
+    let root = api.path().trim_end_matches('/').strip_suffix("/api/v4")?;
+    let path = match &env.ci_project_path {
+        Some(p) => p.as_str(),
+        None if project.chars().all(|c| c.is_ascii_digit()) => return None,
+        None => project,
+    };
+    Some(format!("{}{root}/{path}", api.origin().ascii_serialization()))
+}
+
+/// What a 401/403 means for a GitLab token.
+fn auth_hint() -> AuthHint {
+    Box::new(|status: StatusCode, _reason: &str| {
+        let needs = "GITLAB_TOKEN must be a personal, project or group access token with the read_api scope \
+                     whose user has at least the Reporter role in the project";
+        if status == StatusCode::UNAUTHORIZED {
+            format!("check that GITLAB_TOKEN is current (not expired or revoked); {needs}")
+        } else {
+            format!("the token lacks permission: {needs}")
+        }
+    })
+}
+
+impl Gitlab {
+    pub fn from_config(cfg: &Config) -> Result<Gitlab> {
+        let env: GitlabEnv = cfg.vars.typed()?;
+        let project = project_id(env.ci_project_id.as_deref().ok_or_else(|| {
+            Error::config(
+                "CI_PROJECT_ID is not set: GitLab CI sets it; elsewhere set it to the numeric project ID or the path group/project",
+            )
+        })?)?;
+        let iid = env
+            .ci_merge_request_iid
+            .as_deref()
+            .map(|v| config::pr_id("CI_MERGE_REQUEST_IID", v))
+            .transpose()?;
+        let source_sha = env
+            .ci_merge_request_source_branch_sha
+            .as_deref()
+            .map(|c| config::commit("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", c))
+            .transpose()?;
+        let commit_sha = env
+            .ci_commit_sha
+            .as_deref()
+            .map(|c| config::commit("CI_COMMIT_SHA", c))
+            .transpose()?;
+        let commit =
+            match (iid, source_sha, commit_sha) {
+                (Some(_), Some(head), _) => Some(head),
+                (_, _, Some(c)) => Some(c),
+                (Some(_), None, None) => None,
+                (None, _, None) => return Err(Error::config(
+                    "CI_COMMIT_SHA is not set: GitLab CI sets it; elsewhere set it to the 40-hex commit id being built",
+                )),
+            };
+        let api = config::parse_base_url("CI_API_V4_URL", env.ci_api_v4_url.as_deref().unwrap_or(DEFAULT_API))?;
+        let mut redactor = Redactor::default();
+        let token = match secret_var(&cfg.vars, "GITLAB_TOKEN") {
+            Some(t) => t,
+            None if cfg.vars.get("CI_JOB_TOKEN").is_some() => {
+                return Err(Error::config(
+                    "GITLAB_TOKEN is not set, and CI_JOB_TOKEN (the job token GitLab CI provides) cannot read merge requests or their approvals: \
+                     create a project, group or personal access token with the read_api scope (Reporter role) and store it as \
+                     a masked CI/CD variable named GITLAB_TOKEN",
+                ))
+            }
+            None => {
+                return Err(Error::config(
+                    "no GitLab credentials: set GITLAB_TOKEN to a project, group or personal access token with the read_api scope (Reporter role)",
+                ))
+            }
+        };
+        redactor.add(&token, None);
+        let auth = Auth::header(Form::PrivateToken, "private-token", &token, "GITLAB_TOKEN")?;
+        let name = env.ci_project_path.clone().unwrap_or_else(|| project.clone());
+        let web = project_web(&env, &api, &project);
+        let http = Http::new(FORGE, api, Some(auth), &cfg.http, redactor, auth_hint())?;
+        Ok(Gitlab {
+            http,
+            project,
+            name,
+            web,
+            commit,
+            iid,
+        })
+    }
+
+    fn project_url(&self, rest: &[&str]) -> Url {
+        let mut segs = vec!["projects", self.project.as_str()];
+        segs.extend_from_slice(rest);
+        self.http.url(&segs)
+    }
+
+    /// Every page of a list: the `Link: rel="next"` header (on the API's origin only), else
+    /// GitLab's `x-next-page` (which is all that some servers and proxies pass on).
+    async fn pages<T: DeserializeOwned>(&self, first: Url) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        let mut url = Some(first);
+        let mut pages = 0;
+        while let Some(u) = url.take() {
+            pages += 1;
+            if pages > MAX_PAGES {
+                return Err(Error::api(
+                    None,
+                    format!("{FORGE} kept sending pages past {MAX_PAGES}; giving up"),
+                ));
+            }
+            let resp = self.http.get(u.clone()).await?;
+            out.extend(resp.json::<Vec<T>>()?);
+            if let Some(next) = resp.next_link() {
+                url = Some(self.http.follow(&next)?);
+            } else if let Some(n) = resp
+                .header("x-next-page")
+                .map(str::trim)
+                .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+            {
+                let mut next = u.clone();
+                let kept: Vec<(String, String)> = u
+                    .query_pairs()
+                    .filter(|(k, _)| k != "page")
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect();
+                next.query_pairs_mut().clear().extend_pairs(kept).append_pair("page", n);
+                url = Some(next);
+            }
+        }
+        Ok(out)
+    }
+
+    fn paged(&self, rest: &[&str]) -> Url {
+        let mut url = self.project_url(rest);
+        url.query_pairs_mut().append_pair("per_page", PER_PAGE);
+        url
+    }
+
+    /// A 404 that keeps the server's reason and says what to check.
+    fn not_found(&self, message: String, check: &str) -> Error {
+        Error::api(
+            Some(404),
+            format!(
+                "{message}: check {check}, and that GITLAB_TOKEN's user is a member of project {} (Reporter role or higher)",
+                self.name
+            ),
+        )
+    }
+
+    /// The MRs containing the commit (their numbers; each is fetched in full afterwards).
+    async fn commit_mrs(&self, commit: &str) -> Result<Vec<ApiMr>> {
+        let url = self.paged(&["repository", "commits", commit, "merge_requests"]);
+        match self.pages::<ApiMr>(url).await {
+            Err(Error::Api {
+                status: Some(404),
+                message,
+            }) => Err(self.not_found(message, "CI_PROJECT_ID and CI_COMMIT_SHA")),
+            other => other,
+        }
+    }
+
+    /// One MR with its head pipeline, approvals and reviewers, fetched at the same time.
+    async fn complete(&self, iid: u64) -> Result<PullRequest> {
+        let id = iid.to_string();
+        let (mr, approvals, reviewers) = tokio::join!(
+            self.http.get(self.project_url(&["merge_requests", &id])),
+            self.http.get(self.project_url(&["merge_requests", &id, "approvals"])),
+            self.pages::<ApiReviewer>(self.paged(&["merge_requests", &id, "reviewers"]))
+        );
+        let mr: ApiMr = match mr {
+            Err(Error::Api {
+                status: Some(404),
+                message,
+            }) => {
+                return Err(self.not_found(
+                    message,
+                    &format!("that merge request !{iid} exists (CI_MERGE_REQUEST_IID)"),
+                ))
+            }
+            other => other?.json()?,
+        };
+        // Servers without the approvals or reviewers APIs (older or Community editions) answer
+        // 404: there is then nothing to report from them.
+        let approvals: Option<ApiApprovals> = match approvals {
+            Err(Error::Api { status: Some(404), .. }) => {
+                self.http.debug(&format!("no approvals API for !{iid} (404)"));
+                None
+            }
+            other => Some(other?.json()?),
+        };
+        let reviewers: Option<Vec<ApiReviewer>> = match reviewers {
+            Err(Error::Api { status: Some(404), .. }) => {
+                self.http.debug(&format!("no reviewers API for !{iid} (404)"));
+                None
+            }
+            other => Some(other?),
+        };
+        mr.normalize(approvals, reviewers)
+    }
+}
+
+impl Provider for Gitlab {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Gitlab
+    }
+
+    fn repository(&self) -> Repository {
+        Repository {
+            full_name: self.name.clone(),
+            url: self.web.clone(),
+        }
+    }
+
+    fn commit(&self) -> Option<String> {
+        self.commit.clone()
+    }
+
+    /// GitLab has no tasks to count: `no-open-tasks` could never be answered.
+    fn unsupported(&self) -> &'static [Condition] {
+        &[Condition::NoOpenTasks]
+    }
+
+    fn http(&self) -> Option<&Http> {
+        Some(&self.http)
+    }
+
+    async fn lookup(&mut self) -> Result<Lookup> {
+        if let Some(iid) = self.iid {
+            return Ok(Lookup {
+                kind: LookupKind::PrId,
+                pull_requests: vec![self.complete(iid).await?],
+            });
+        }
+        let commit = self.commit.clone().unwrap_or_default();
+        let mut iids: Vec<u64> = Vec::new();
+        for mr in self.commit_mrs(&commit).await? {
+            if !iids.contains(&mr.iid) {
+                iids.push(mr.iid);
+            }
+        }
+        let prs = join_all(iids.into_iter().map(|iid| self.complete(iid))).await;
+        Ok(Lookup {
+            kind: LookupKind::Commit,
+            pull_requests: prs.into_iter().collect::<Result<_>>()?,
+        })
+    }
+}
+
+// ---- GitLab's JSON, only the fields used; unknown fields are ignored. ----
+
+#[derive(Debug, Deserialize, Default, Clone)]
+struct ApiUser {
+    id: Option<u64>,
+    name: Option<String>,
+    username: Option<String>,
+}
+
+impl ApiUser {
+    fn display(&self) -> String {
+        self.name
+            .clone()
+            .or_else(|| self.username.clone())
+            .unwrap_or_else(|| "unknown".into())
+    }
+
+    fn same(&self, other: &ApiUser) -> bool {
+        match (self.id, other.id) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.username.is_some() && self.username == other.username,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiPipeline {
+    id: Option<u64>,
+    status: Option<String>,
+    web_url: Option<String>,
+    #[serde(rename = "ref")]
+    name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiMr {
+    iid: u64,
+    title: Option<String>,
+    state: Option<String>,
+    draft: Option<bool>,
+    /// Before GitLab 14.0 (and still sent next to `draft` until 16.0).
+    work_in_progress: Option<bool>,
+    web_url: Option<String>,
+    author: Option<ApiUser>,
+    source_branch: Option<String>,
+    target_branch: Option<String>,
+    sha: Option<String>,
+    created_at: Option<String>,
+    updated_at: Option<String>,
+    user_notes_count: Option<u32>,
+    head_pipeline: Option<ApiPipeline>,
+    /// The older name of the MR's latest pipeline.
+    pipeline: Option<ApiPipeline>,
+    /// Reviewers without their state (in the MR itself since GitLab 13.8).
+    reviewers: Option<Vec<ApiUser>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiApprovals {
+    #[serde(default)]
+    approved_by: Vec<ApiApprover>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiApprover {
+    user: Option<ApiUser>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiReviewer {
+    user: Option<ApiUser>,
+    state: Option<String>,
+}
+
+/// A pipeline's status as SPEC's four states.
+///
+/// `manual` means the pipeline is blocked on a manual job that is not allowed to fail: it
+/// will not finish by itself and GitLab does not count it as succeeded, so it is STOPPED (the
+/// gate fails rather than waiting for a click). `scheduled` (a delayed job) will run by
+/// itself, so it is INPROGRESS. `skipped` is SUCCESSFUL, as GitHub's skipped checks are.
+/// Statuses GitLab may add later count as STOPPED: not running, not a success.
+fn pipeline_state(status: &str) -> BuildState {
+    match status {
+        "success" | "skipped" => BuildState::Successful,
+        "failed" => BuildState::Failed,
+        "created"
+        | "waiting_for_resource"
+        | "waiting_for_callback"
+        | "preparing"
+        | "pending"
+        | "running"
+        | "scheduled" => BuildState::Inprogress,
+        _ => BuildState::Stopped,
+    }
+}
+
+impl ApiPipeline {
+    fn build(self) -> Build {
+        let name = match (self.id, &self.name) {
+            (Some(id), Some(r)) => format!("Pipeline #{id} for {r}"),
+            (Some(id), None) => format!("Pipeline #{id}"),
+            (None, _) => "Pipeline".to_string(),
+        };
+        Build::new(
+            "pipeline",
+            Some(name),
+            self.status
+                .as_deref()
+                .map(pipeline_state)
+                .unwrap_or(BuildState::Stopped),
+            self.web_url,
+        )
+    }
+}
+
+impl ApiMr {
+    fn normalize(self, approvals: Option<ApiApprovals>, reviewers: Option<Vec<ApiReviewer>>) -> Result<PullRequest> {
+        let state = match self.state.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            Some("opened") | Some("locked") => PrState::Open,
+            Some("merged") => PrState::Merged,
+            Some("closed") => PrState::Declined,
+            other => {
+                return Err(Error::api(
+                    None,
+                    format!(
+                        "{FORGE} sent merge request !{} with state {:?}; expected opened, merged, closed or locked",
+                        self.iid,
+                        other.unwrap_or("(none)")
+                    ),
+                ))
+            }
+        };
+        let mut pr = PullRequest::new(self.iid, self.title.clone().unwrap_or_default(), state);
+        pr.draft = self.draft.or(self.work_in_progress);
+        pr.url = self.web_url.clone();
+        pr.author = self.author.as_ref().map(ApiUser::display);
+        pr.source_branch = self.source_branch.clone();
+        pr.destination_branch = self.target_branch.clone();
+        pr.source_commit = self.sha.clone();
+        pr.created_on = self.created_at.clone();
+        pr.updated_on = self.updated_at.clone();
+        // GitLab has no tasks; user_notes_count is the discussion's comments.
+        pr.open_tasks = None;
+        pr.comment_count = self.user_notes_count;
+        let author = self.author.clone().unwrap_or_default();
+        let approvers: Vec<ApiUser> = approvals
+            .map(|a| a.approved_by.into_iter().filter_map(|x| x.user).collect())
+            .unwrap_or_default();
+        // The reviewers API has each reviewer's state; older servers list reviewers only.
+        let listed: Vec<(ApiUser, Option<String>)> = match reviewers {
+            Some(r) => r.into_iter().filter_map(|x| Some((x.user?, x.state))).collect(),
+            None => self
+                .reviewers
+                .unwrap_or_default()
+                .into_iter()
+                .map(|u| (u, None))
+                .collect(),
+        };
+        let mut out: Vec<(ApiUser, ReviewState)> = Vec::new();
+        for (user, state) in listed {
+            let verdict = if approvers.iter().any(|a| a.same(&user)) || state.as_deref() == Some("approved") {
+                ReviewState::Approved
+            } else if state.as_deref() == Some("requested_changes") {
+                ReviewState::ChangesRequested
+            } else {
+                ReviewState::Pending
+            };
+            if !out.iter().any(|(u, _)| u.same(&user)) {
+                out.push((user, verdict));
+            }
+        }
+        // Anyone may approve, reviewer or not (SPEC: every participant's approval counts).
+        for user in approvers {
+            if !out.iter().any(|(u, _)| u.same(&user)) {
+                out.push((user, ReviewState::Approved));
+            }
+        }
+        pr.set_reviews(
+            out.into_iter()
+                .filter(|(u, _)| !u.same(&author))
+                .map(|(u, state)| Reviewer {
+                    name: u.display(),
+                    state,
+                }),
+        );
+        pr.builds = self
+            .head_pipeline
+            .or(self.pipeline)
+            .map(ApiPipeline::build)
+            .into_iter()
+            .collect();
+        Ok(pr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn project_ids_and_paths() {
+        assert_eq!(project_id("278964").unwrap(), "278964");
+        assert_eq!(project_id("group/sub/my.project").unwrap(), "group/sub/my.project");
+        for bad in [
+            "",
+            "group/../x",
+            "/group/x",
+            "group//x",
+            "group/x/",
+            "a b",
+            "g/.hidden",
+            "x?y",
+        ] {
+            assert!(project_id(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn pipeline_states_map_to_the_four() {
+        assert_eq!(pipeline_state("success"), BuildState::Successful);
+        assert_eq!(pipeline_state("skipped"), BuildState::Successful);
+        assert_eq!(pipeline_state("failed"), BuildState::Failed);
+        for s in [
+            "created",
+            "waiting_for_resource",
+            "preparing",
+            "pending",
+            "running",
+            "scheduled",
+        ] {
+            assert_eq!(pipeline_state(s), BuildState::Inprogress, "{s}");
+        }
+        for s in ["canceled", "canceling", "manual", "new_thing"] {
+            assert_eq!(pipeline_state(s), BuildState::Stopped, "{s}");
+        }
+    }
+}
