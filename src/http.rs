@@ -478,9 +478,10 @@ impl Http {
                     None => String::new(),
                 },
             };
-            // A limit that resets later than the longest wait cannot be waited out within the
-            // retry budget: say when it resets now instead of sleeping through every attempt.
-            if wait.is_some_and(|w| w > MAX_WAIT) {
+            // An exhausted quota (remaining 0) that resets later than the longest wait cannot
+            // be waited out within the retry budget: say when it resets now instead of sleeping
+            // through every attempt. A `Retry-After` is honoured, capped at 60 s (SPEC).
+            if retry_after.is_none() && reset_wait.is_some_and(|w| w > MAX_WAIT) {
                 return Verdict::Fail(Error::api(
                     Some(code),
                     format!(
@@ -494,7 +495,7 @@ impl Http {
                 Some(code),
                 format!("{} rate limit hit on {what} ({code}: {reason_part}){when}", self.forge),
             );
-            return Verdict::Retry(err, wait);
+            return Verdict::Retry(err, wait.map(|w| w.min(MAX_WAIT)));
         }
         match code {
             401 | 403 => Verdict::Fail(Error::Auth {
