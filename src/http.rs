@@ -2,7 +2,6 @@
 //! proxies from the environment, retries with backoff and jitter, rate-limit waits, the
 //! same-origin guard for credentials, and errors that keep the server's own reason.
 
-use std::error::Error as _;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant, SystemTime};
@@ -609,19 +608,20 @@ pub fn chain(e: &dyn std::error::Error) -> String {
     out
 }
 
-fn find_cause<T: std::error::Error + 'static>(e: &reqwest::Error) -> Option<&T> {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = e.source();
+fn find_cause<'a, T: std::error::Error + 'static>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a T> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(c) = cur {
         if let Some(t) = c.downcast_ref::<T>() {
             return Some(t);
         }
-        // hyper and std::io wrap the TLS error; look inside io::Error too.
-        if let Some(io) = c.downcast_ref::<std::io::Error>() {
-            if let Some(inner) = io.get_ref() {
-                if let Some(t) = inner.downcast_ref::<T>() {
-                    return Some(t);
-                }
+        // hyper-util and tokio-rustls wrap the TLS error in one io::Error inside another, and
+        // io::Error::source() skips the error it wraps: look inside each with get_ref().
+        let mut wrapped = c;
+        while let Some(inner) = wrapped.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            if let Some(t) = inner.downcast_ref::<T>() {
+                return Some(t);
             }
+            wrapped = inner;
         }
         cur = c.source();
     }
@@ -665,6 +665,15 @@ mod tests {
         );
         assert_eq!(link_rel_next("garbage <unclosed"), None);
         assert_eq!(link_rel_next(""), None);
+    }
+
+    #[test]
+    fn tls_errors_are_found_inside_nested_io_errors() {
+        use std::io::{Error as IoError, ErrorKind};
+        let tls = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let nested = IoError::other(IoError::new(ErrorKind::InvalidData, tls));
+        assert!(find_cause::<rustls::Error>(&nested).is_some());
+        assert!(find_cause::<rustls::Error>(&IoError::other("refused")).is_none());
     }
 
     #[test]

@@ -85,12 +85,17 @@ async fn execute(
             )
             .await
         }
+        ProviderKind::BitbucketDatacenter => {
+            drive(
+                provider::bitbucket_datacenter::BitbucketDatacenter::from_config(&cfg)?,
+                &cfg,
+                summary,
+                redactor,
+            )
+            .await
+        }
         ProviderKind::Github => drive(provider::github::Github::from_config(&cfg)?, &cfg, summary, redactor).await,
         ProviderKind::Gitlab => drive(provider::gitlab::Gitlab::from_config(&cfg)?, &cfg, summary, redactor).await,
-        other => Err(Error::config(format!(
-            "PROVIDER={} is not available in this version: use bitbucket-cloud, github or gitlab",
-            other.as_str()
-        ))),
     }
 }
 

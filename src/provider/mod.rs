@@ -2,6 +2,7 @@
 //! One file per forge; each translates its own JSON at the edge and nothing else sees it.
 
 pub mod bitbucket_cloud;
+pub mod bitbucket_datacenter;
 pub mod github;
 pub mod gitlab;
 

@@ -1,0 +1,664 @@
+//! Bitbucket Data Center (self-hosted, formerly Bitbucket Server): the REST API under
+//! `{BITBUCKET_SERVER_URL}/rest`, the server possibly under a context path.
+//!
+//! Round trips: the commit's pull requests (`/rest/api/latest/.../commits/{commit}/pull-requests`,
+//! every page) and the commit's own build statuses are fetched at the same time. A PR whose
+//! head is another commit costs one build-status request per distinct head, all concurrent.
+//! The list answer already carries reviewers, participants, task and comment counts, so no PR
+//! needs a request of its own: N PRs whose head is the commit cost pages + 1 requests.
+//!
+//! Builds come from `GET /rest/build-status/latest/commits/{commit}`: it is the only resource
+//! that lists a commit's build statuses (deprecated since 7.14, still served by 9.x). The
+//! per-repository `.../commits/{commit}/builds` that replaced it for posting statuses answers
+//! GET with one status and requires that status's `key` (Data Center 9.2 API description), so
+//! it cannot list them.
+
+use std::collections::BTreeMap;
+
+use futures_util::future::join_all;
+use reqwest::{StatusCode, Url};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::config::{self, Config, ProviderKind, Vars};
+use crate::credentials::{secret_var, Auth, Form, Redactor};
+use crate::error::{Error, Result};
+use crate::http::{AuthHint, Http};
+use crate::model::{Build, BuildState, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer};
+use crate::provider::{same_commit, server_commit, Provider};
+use crate::summary::Repository;
+
+const FORGE: &str = "Bitbucket Data Center";
+/// Page sizes asked for; servers cap `limit` themselves (build statuses at 100).
+const PR_LIMIT: &str = "100";
+const BUILD_LIMIT: &str = "100";
+/// A hostile or broken server must not keep the step paging forever.
+const MAX_PAGES: usize = 200;
+/// The permission every credential form needs, for messages.
+const PERMISSION: &str = "an HTTP access token (personal, project or repository) with Repository read \
+                          permission (a project token: Project read)";
+
+/// Data Center's own variables (SPEC "Providers", "Credentials").
+#[derive(Debug, Deserialize)]
+struct DatacenterEnv {
+    bitbucket_server_url: Option<String>,
+    bitbucket_project_key: Option<String>,
+    bitbucket_repo_slug: Option<String>,
+    bitbucket_commit: Option<String>,
+    /// Jenkins' name for the commit being built.
+    git_commit: Option<String>,
+    bitbucket_pr_id: Option<String>,
+    bitbucket_username: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct BitbucketDatacenter {
+    http: Http,
+    project: String,
+    slug: String,
+    commit: Option<String>,
+    pr_id: Option<u64>,
+}
+
+/// A project key (`PROJ`: a letter, then letters, digits, `_`) or a personal repository's
+/// `~user` (user slugs also allow `.`, `-` and `@`).
+fn project_key(value: &str) -> Result<String> {
+    let v = value.trim();
+    let ok = match v.strip_prefix('~') {
+        Some(user) => {
+            !user.is_empty()
+                && user != "."
+                && user != ".."
+                && user.chars().all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))
+        }
+        None => {
+            v.starts_with(|c: char| c.is_ascii_alphabetic()) && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        }
+    };
+    if !ok || v.len() > 200 {
+        return Err(Error::config(format!(
+            "BITBUCKET_PROJECT_KEY={value:?} is not valid: use the project key (the KEY in /projects/KEY/repos/<slug>), \
+             or ~username for a personal repository (/users/username/repos/<slug>)"
+        )));
+    }
+    Ok(v.to_string())
+}
+
+fn slug_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-_.".contains(c)
+}
+
+/// The server's base URL. A pasted REST URL (`.../rest/api/1.0`) is taken back to the base.
+fn server_url(text: &str) -> Result<Url> {
+    let trimmed = text.trim().trim_end_matches('/');
+    let base = ["/rest/api/1.0", "/rest/api/latest"]
+        .iter()
+        .find_map(|suffix| trimmed.strip_suffix(suffix))
+        .unwrap_or(trimmed);
+    config::parse_base_url("BITBUCKET_SERVER_URL", base)
+}
+
+/// Picks the credential form (SPEC order) and registers its secrets.
+fn credentials(env: &DatacenterEnv, vars: &Vars, redactor: &mut Redactor) -> Result<Auth> {
+    if let Some(token) = secret_var(vars, "BITBUCKET_ACCESS_TOKEN") {
+        redactor.add(&token, None);
+        return Auth::bearer(Form::AccessToken, &token, "BITBUCKET_ACCESS_TOKEN");
+    }
+    match (&env.bitbucket_username, secret_var(vars, "BITBUCKET_PASSWORD")) {
+        (Some(user), Some(pw)) => {
+            redactor.add(&pw, Some(user));
+            Auth::basic(Form::Password, user, &pw, "BITBUCKET_PASSWORD")
+        }
+        (Some(_), None) => Err(Error::config(
+            "BITBUCKET_USERNAME is set but BITBUCKET_PASSWORD is not: set both, or set BITBUCKET_ACCESS_TOKEN instead",
+        )),
+        (None, Some(_)) => Err(Error::config(
+            "BITBUCKET_PASSWORD is set but BITBUCKET_USERNAME is not: set both, or set BITBUCKET_ACCESS_TOKEN instead",
+        )),
+        (None, None) => Err(Error::config(format!(
+            "no Bitbucket Data Center credentials: set BITBUCKET_ACCESS_TOKEN ({PERMISSION}), \
+             or BITBUCKET_USERNAME + BITBUCKET_PASSWORD (only where Basic authentication is enabled)"
+        ))),
+    }
+}
+
+/// What a 401/403 means for the credential form in use. `reason` is the server's own message.
+fn auth_hint(form: Form, repo: String) -> AuthHint {
+    Box::new(move |status: StatusCode, reason: &str| {
+        let reason = reason.to_ascii_lowercase();
+        if form == Form::Password && reason.contains("basic auth") {
+            return format!(
+                "Basic authentication is disabled on this Bitbucket Data Center, so BITBUCKET_USERNAME + \
+                 BITBUCKET_PASSWORD cannot work: create {PERMISSION} and set it as BITBUCKET_ACCESS_TOKEN"
+            );
+        }
+        if reason.contains("captcha") {
+            return "the account must solve a CAPTCHA after failed logins: sign in once in the browser, \
+                    then prefer BITBUCKET_ACCESS_TOKEN, which is never locked out this way"
+                .to_string();
+        }
+        match (form, status.as_u16()) {
+            (Form::Password, 401) => format!(
+                "check BITBUCKET_USERNAME (the login name) and BITBUCKET_PASSWORD, or use BITBUCKET_ACCESS_TOKEN: {PERMISSION}"
+            ),
+            (_, 401) => format!(
+                "check that BITBUCKET_ACCESS_TOKEN is an HTTP access token of this server, not expired or revoked: {PERMISSION}"
+            ),
+            _ => format!("the credentials lack permission on {repo}: the step needs {PERMISSION}"),
+        }
+    })
+}
+
+impl BitbucketDatacenter {
+    pub fn from_config(cfg: &Config) -> Result<BitbucketDatacenter> {
+        let env: DatacenterEnv = cfg.vars.typed()?;
+        let need = |v: &Option<String>, name: &str, what: &str| {
+            v.clone()
+                .ok_or_else(|| Error::config(format!("{name} is not set: set it to {what}")))
+        };
+        let base = server_url(&need(
+            &env.bitbucket_server_url,
+            "BITBUCKET_SERVER_URL",
+            "the server's base URL as in the browser, e.g. https://bitbucket.example.com or https://host/bitbucket",
+        )?)?;
+        let project = project_key(&need(
+            &env.bitbucket_project_key,
+            "BITBUCKET_PROJECT_KEY",
+            "the project key (the KEY in /projects/KEY/repos/<slug>), or ~username for a personal repository",
+        )?)?;
+        let slug = config::path_segment(
+            "BITBUCKET_REPO_SLUG",
+            &need(
+                &env.bitbucket_repo_slug,
+                "BITBUCKET_REPO_SLUG",
+                "the repository slug (the <slug> in /projects/KEY/repos/<slug>)",
+            )?,
+            slug_char,
+            "use the repository slug: letters, digits, '-', '_' and '.'",
+        )?;
+        let pr_id = env
+            .bitbucket_pr_id
+            .as_deref()
+            .map(|v| config::pr_id("BITBUCKET_PR_ID", v))
+            .transpose()?;
+        let commit = match (&env.bitbucket_commit, &env.git_commit) {
+            (Some(c), _) => Some(config::commit("BITBUCKET_COMMIT", c)?),
+            (None, Some(c)) => Some(config::commit("GIT_COMMIT", c)?),
+            (None, None) if pr_id.is_some() => None,
+            (None, None) => {
+                return Err(Error::config(
+                    "BITBUCKET_COMMIT is not set: set it to the commit being built (Jenkins sets GIT_COMMIT, \
+                     which is read too; in Bamboo use ${bamboo.planRepository.revision}), or set BITBUCKET_PR_ID",
+                ))
+            }
+        };
+        let mut redactor = Redactor::default();
+        let auth = credentials(&env, &cfg.vars, &mut redactor)?;
+        let hint = auth_hint(auth.form, format!("{project}/{slug}"));
+        let http = Http::new(FORGE, base, Some(auth), &cfg.http, redactor, hint)?;
+        Ok(BitbucketDatacenter {
+            http,
+            project,
+            slug,
+            commit,
+            pr_id,
+        })
+    }
+
+    /// `{base}/rest/api/latest/projects/{key}/repos/{slug}/...`
+    fn repo_url(&self, rest: &[&str]) -> Url {
+        let mut segs = vec![
+            "rest",
+            "api",
+            "latest",
+            "projects",
+            self.project.as_str(),
+            "repos",
+            self.slug.as_str(),
+        ];
+        segs.extend_from_slice(rest);
+        self.http.url(&segs)
+    }
+
+    /// Every page of a paged resource (`start`, `limit`, `isLastPage`, `nextPageStart`).
+    async fn pages<T: DeserializeOwned>(&self, url: Url, limit: &str) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        let mut start: u64 = 0;
+        for _ in 0..MAX_PAGES {
+            let mut u = url.clone();
+            u.query_pairs_mut()
+                .append_pair("start", &start.to_string())
+                .append_pair("limit", limit);
+            let page: Page<T> = self.http.get(u).await?.json()?;
+            out.extend(page.values);
+            match (page.is_last_page, page.next_page_start) {
+                (Some(false), Some(next)) if next > start => start = next,
+                (Some(false), _) => {
+                    return Err(Error::api(
+                        None,
+                        format!(
+                            "{FORGE} sent GET {} a page with isLastPage false but no nextPageStart past {start}",
+                            url.path()
+                        ),
+                    ))
+                }
+                // isLastPage true, or absent: nothing tells where a next page would start.
+                _ => return Ok(out),
+            }
+        }
+        Err(Error::api(
+            None,
+            format!(
+                "{FORGE} kept sending pages past {MAX_PAGES} for GET {}; giving up",
+                url.path()
+            ),
+        ))
+    }
+
+    /// The pull requests that contain the commit.
+    async fn commit_prs(&self, commit: &str) -> Result<Vec<ApiPr>> {
+        let url = self.repo_url(&["commits", commit, "pull-requests"]);
+        match self.pages(url, PR_LIMIT).await {
+            Err(Error::Api {
+                status: Some(404),
+                message,
+            }) => Err(Error::api(
+                Some(404),
+                format!(
+                    "{message}: check BITBUCKET_PROJECT_KEY={} and BITBUCKET_REPO_SLUG={}, that the commit was pushed \
+                     to this repository, and that the credentials can read it",
+                    self.project, self.slug
+                ),
+            )),
+            other => other,
+        }
+    }
+
+    /// Build statuses of one commit, from the build-status resource (see the module doc).
+    async fn builds(&self, commit: &str) -> Result<Vec<ApiBuild>> {
+        let url = self.http.url(&["rest", "build-status", "latest", "commits", commit]);
+        match self.pages(url, BUILD_LIMIT).await {
+            // Without the list the builds are unknown; an empty list would pass builds-passed.
+            Err(Error::Api {
+                status: Some(404),
+                message,
+            }) => Err(Error::api(
+                Some(404),
+                format!(
+                    "{message}: the build statuses cannot be read, so builds cannot be reported; \
+                     check that the server's build-status resource is reachable through any proxy in front of it"
+                ),
+            )),
+            Err(Error::Auth { status, message }) => Err(Error::Auth {
+                status,
+                message: format!(
+                    "{message} (build statuses are read from /rest/build-status, which needs a licensed user; \
+                     if a project or repository token is refused there, use a personal HTTP access token)"
+                ),
+            }),
+            other => other,
+        }
+    }
+
+    /// Normalizes PRs and attaches build statuses, fetching heads other than `known` concurrently.
+    async fn with_builds(&self, prs: Vec<ApiPr>, known: Option<(&str, Vec<ApiBuild>)>) -> Result<Vec<PullRequest>> {
+        let mut missing: Vec<String> = Vec::new();
+        for p in &prs {
+            let Some(head) = p.head().and_then(server_commit) else {
+                continue;
+            };
+            let covered = known.as_ref().is_some_and(|(c, _)| same_commit(c, &head));
+            if !covered && !missing.contains(&head) {
+                missing.push(head);
+            }
+        }
+        let fetched = join_all(missing.iter().map(|h| self.builds(h))).await;
+        let mut by_head: BTreeMap<String, Vec<ApiBuild>> = BTreeMap::new();
+        for (head, builds) in missing.into_iter().zip(fetched) {
+            by_head.insert(head, builds?);
+        }
+        prs.into_iter()
+            .map(|p| {
+                let builds: &[ApiBuild] = match p.head() {
+                    Some(h) => match &known {
+                        Some((c, b)) if same_commit(c, h) => b,
+                        _ => by_head.get(&h.to_ascii_lowercase()).map(Vec::as_slice).unwrap_or(&[]),
+                    },
+                    None => &[],
+                };
+                p.normalize(builds)
+            })
+            .collect()
+    }
+
+    fn pr_not_found(&self, id: u64, message: &str) -> Error {
+        Error::api(
+            Some(404),
+            format!(
+                "{message}: pull request #{id} was not found in {}/{}: check BITBUCKET_PR_ID, BITBUCKET_PROJECT_KEY and BITBUCKET_REPO_SLUG",
+                self.project, self.slug
+            ),
+        )
+    }
+}
+
+impl Provider for BitbucketDatacenter {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::BitbucketDatacenter
+    }
+
+    fn repository(&self) -> Repository {
+        // The web page: personal repositories live under /users/{user}/repos/{slug}.
+        let web = match self.project.strip_prefix('~') {
+            Some(user) => self.http.url(&["users", user, "repos", &self.slug]),
+            None => self.http.url(&["projects", &self.project, "repos", &self.slug]),
+        };
+        Repository {
+            full_name: format!("{}/{}", self.project, self.slug),
+            url: Some(web.to_string()),
+        }
+    }
+
+    fn commit(&self) -> Option<String> {
+        self.commit.clone()
+    }
+
+    fn http(&self) -> Option<&Http> {
+        Some(&self.http)
+    }
+
+    async fn lookup(&mut self) -> Result<Lookup> {
+        if let Some(id) = self.pr_id {
+            let url = self.repo_url(&["pull-requests", &id.to_string()]);
+            // The head is only known from the answer, unless the CI gave the commit too: then
+            // its builds are fetched alongside (usually the head itself).
+            let (pr, known) = match &self.commit {
+                Some(c) => {
+                    let (pr, builds) = tokio::join!(self.http.get(url), self.builds(c));
+                    (pr, Some((c.as_str(), builds)))
+                }
+                None => (self.http.get(url).await, None),
+            };
+            let pr: ApiPr = match pr {
+                Err(Error::Api {
+                    status: Some(404),
+                    message,
+                }) => return Err(self.pr_not_found(id, &message)),
+                other => other?.json()?,
+            };
+            let known = match known {
+                Some((c, builds)) => Some((c, builds?)),
+                None => None,
+            };
+            return Ok(Lookup {
+                kind: LookupKind::PrId,
+                pull_requests: self.with_builds(vec![pr], known).await?,
+            });
+        }
+        let commit = self.commit.clone().unwrap_or_default();
+        let (prs, builds) = tokio::join!(self.commit_prs(&commit), self.builds(&commit));
+        let prs = prs?;
+        Ok(Lookup {
+            kind: LookupKind::Commit,
+            pull_requests: self.with_builds(prs, Some((&commit, builds?))).await?,
+        })
+    }
+}
+
+// ---- Data Center's JSON, only the fields used; unknown fields are ignored. ----
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Page<T> {
+    #[serde(default = "Vec::new")]
+    values: Vec<T>,
+    is_last_page: Option<bool>,
+    next_page_start: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+struct User {
+    id: Option<u64>,
+    name: Option<String>,
+    slug: Option<String>,
+    display_name: Option<String>,
+}
+
+impl User {
+    fn label(&self) -> String {
+        [&self.display_name, &self.name, &self.slug]
+            .into_iter()
+            .flatten()
+            .find(|s| !s.trim().is_empty())
+            .cloned()
+            .unwrap_or_else(|| "unknown".into())
+    }
+
+    /// Same account: by numeric id when both have one, else by slug, else by login name.
+    fn same(&self, other: &User) -> bool {
+        match (self.id, other.id, &self.slug, &other.slug) {
+            (Some(a), Some(b), _, _) => a == b,
+            (_, _, Some(a), Some(b)) => a == b,
+            _ => self.name.is_some() && self.name == other.name,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Participant {
+    user: Option<User>,
+    /// `APPROVED`, `NEEDS_WORK` or `UNAPPROVED`; servers before 4.2 only sent `approved`.
+    status: Option<String>,
+    approved: Option<bool>,
+}
+
+impl Participant {
+    fn verdict(&self) -> ReviewState {
+        match self.status.as_deref().map(str::to_ascii_uppercase).as_deref() {
+            Some("APPROVED") => ReviewState::Approved,
+            Some("NEEDS_WORK") => ReviewState::ChangesRequested,
+            Some(_) => ReviewState::Pending,
+            None if self.approved == Some(true) => ReviewState::Approved,
+            None => ReviewState::Pending,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Ref {
+    id: Option<String>,
+    display_id: Option<String>,
+    latest_commit: Option<String>,
+}
+
+impl Ref {
+    /// `displayId` is the branch name; else the ref id without `refs/heads/`.
+    fn branch(&self) -> Option<String> {
+        self.display_id.clone().filter(|d| !d.trim().is_empty()).or_else(|| {
+            self.id
+                .as_deref()
+                .map(|id| id.strip_prefix("refs/heads/").unwrap_or(id).to_string())
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Properties {
+    open_task_count: Option<u32>,
+    comment_count: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Href {
+    href: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Links {
+    #[serde(rename = "self")]
+    self_: Option<Vec<Href>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ApiPr {
+    id: u64,
+    title: Option<String>,
+    state: Option<String>,
+    draft: Option<bool>,
+    created_date: Option<i64>,
+    updated_date: Option<i64>,
+    from_ref: Option<Ref>,
+    to_ref: Option<Ref>,
+    author: Option<Participant>,
+    reviewers: Option<Vec<Participant>>,
+    participants: Option<Vec<Participant>>,
+    properties: Option<Properties>,
+    links: Option<Links>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiBuild {
+    key: Option<String>,
+    name: Option<String>,
+    state: Option<String>,
+    url: Option<String>,
+}
+
+/// Epoch milliseconds as RFC 3339; a value out of range is left out rather than invented.
+fn epoch_ms(ms: i64) -> Option<String> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()?
+        .format(&Rfc3339)
+        .ok()
+}
+
+impl ApiPr {
+    fn head(&self) -> Option<&str> {
+        self.from_ref.as_ref()?.latest_commit.as_deref()
+    }
+
+    fn normalize(self, builds: &[ApiBuild]) -> Result<PullRequest> {
+        let state = match self.state.as_deref().map(str::to_ascii_uppercase).as_deref() {
+            Some("OPEN") => PrState::Open,
+            Some("MERGED") => PrState::Merged,
+            Some("DECLINED") => PrState::Declined,
+            other => {
+                return Err(Error::api(
+                    None,
+                    format!(
+                        "{FORGE} sent pull request #{} with state {:?}; expected OPEN, MERGED or DECLINED",
+                        self.id,
+                        other.unwrap_or("(none)")
+                    ),
+                ))
+            }
+        };
+        let mut pr = PullRequest::new(self.id, self.title.clone().unwrap_or_default(), state);
+        pr.draft = self.draft;
+        pr.url = self
+            .links
+            .as_ref()
+            .and_then(|l| l.self_.as_ref())
+            .and_then(|v| v.first())
+            .and_then(|h| h.href.clone());
+        pr.source_branch = self.from_ref.as_ref().and_then(Ref::branch);
+        pr.destination_branch = self.to_ref.as_ref().and_then(Ref::branch);
+        pr.source_commit = self.head().map(String::from);
+        pr.created_on = self.created_date.and_then(epoch_ms);
+        pr.updated_on = self.updated_date.and_then(epoch_ms);
+        pr.open_tasks = self.properties.as_ref().and_then(|p| p.open_task_count);
+        pr.comment_count = self.properties.as_ref().and_then(|p| p.comment_count);
+        let author = self.author.and_then(|a| a.user).unwrap_or_default();
+        pr.author = (author != User::default()).then(|| author.label());
+        // Reviewers with whatever verdict, then other participants who gave one (approved or
+        // needs work); the author never counts, and nobody counts twice.
+        let mut seen: Vec<User> = Vec::new();
+        let mut reviews: Vec<Reviewer> = Vec::new();
+        let reviewers = self.reviewers.unwrap_or_default().into_iter().map(|p| (p, true));
+        let participants = self.participants.unwrap_or_default().into_iter().map(|p| (p, false));
+        for (p, is_reviewer) in reviewers.chain(participants) {
+            let state = p.verdict();
+            let user = p.user.unwrap_or_default();
+            if user.same(&author)
+                || seen.iter().any(|u| u.same(&user))
+                || (!is_reviewer && state == ReviewState::Pending)
+            {
+                continue;
+            }
+            reviews.push(Reviewer {
+                name: user.label(),
+                state,
+            });
+            seen.push(user);
+        }
+        pr.set_reviews(reviews);
+        pr.builds = builds
+            .iter()
+            .map(|b| {
+                Build::new(
+                    b.key.clone().unwrap_or_default(),
+                    b.name.clone(),
+                    b.state
+                        .as_deref()
+                        .map(BuildState::from_bitbucket)
+                        .unwrap_or(BuildState::Stopped),
+                    b.url.clone(),
+                )
+            })
+            .collect();
+        Ok(pr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_milliseconds_become_rfc3339() {
+        assert_eq!(epoch_ms(1_541_687_143_031).as_deref(), Some("2018-11-08T14:25:43.031Z"));
+        assert_eq!(epoch_ms(0).as_deref(), Some("1970-01-01T00:00:00Z"));
+        assert_eq!(epoch_ms(i64::MAX), None);
+    }
+
+    #[test]
+    fn project_keys_and_personal_keys() {
+        assert_eq!(project_key(" PROJ_1 ").unwrap(), "PROJ_1");
+        assert_eq!(project_key("~jane.doe").unwrap(), "~jane.doe");
+        for bad in ["1PROJ", "PR/OJ", "~", "~..", "PR~OJ", "P R", "..", "~a/b", ""] {
+            let err = project_key(bad).unwrap_err().to_string();
+            assert!(err.contains("BITBUCKET_PROJECT_KEY"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn server_url_keeps_context_path_and_drops_a_pasted_api_suffix() {
+        let u = |t: &str| server_url(t).unwrap().to_string();
+        assert_eq!(u("https://host/bitbucket"), "https://host/bitbucket");
+        assert_eq!(u("https://host/bitbucket/rest/api/1.0/"), "https://host/bitbucket");
+        assert_eq!(u("https://host/rest/api/latest"), "https://host/");
+        assert!(server_url("http://bitbucket.example.com").is_err());
+    }
+
+    #[test]
+    fn branch_falls_back_to_the_ref_id() {
+        let r = |display: Option<&str>, id: Option<&str>| Ref {
+            id: id.map(String::from),
+            display_id: display.map(String::from),
+            latest_commit: None,
+        };
+        assert_eq!(
+            r(Some("feature/x"), Some("refs/heads/feature/x")).branch().unwrap(),
+            "feature/x"
+        );
+        assert_eq!(r(None, Some("refs/heads/feature/x")).branch().unwrap(), "feature/x");
+        assert_eq!(r(None, Some("refs/tags/v1")).branch().unwrap(), "refs/tags/v1");
+        assert_eq!(r(None, None).branch(), None);
+    }
+}

@@ -1,0 +1,1121 @@
+//! Bitbucket Data Center end to end: the real binary against local servers that answer like
+//! Data Center (shaped after the 9.2 API description and recorded payloads).
+//!
+//! Every mock is registered through `get()`, which checks the request against the Data Center
+//! 9.2 API description when it is available (`../shared/vendor/`, or `PR_STATUS_DC_OPENAPI`):
+//! mockito matches path and query exactly, so each request the binary makes in these tests
+//! is one the API description accepts. `scripts/contract-datacenter.sh` checks the same
+//! request shapes through Prism.
+
+mod common;
+
+use std::sync::OnceLock;
+
+use common::*;
+use mockito::{Mock, Server, ServerGuard};
+use serde_json::{json, Value};
+
+const KEY: &str = "PROJ";
+const SLUG: &str = "widget";
+/// The head of a second PR: its builds are fetched separately.
+const HEAD2: &str = "89abcdef0123456789abcdef0123456789abcdef";
+
+fn prs_path(commit: &str) -> String {
+    format!("/rest/api/latest/projects/{KEY}/repos/{SLUG}/commits/{commit}/pull-requests")
+}
+
+fn builds_path(commit: &str) -> String {
+    format!("/rest/build-status/latest/commits/{commit}")
+}
+
+fn pr_path(id: u64) -> String {
+    format!("/rest/api/latest/projects/{KEY}/repos/{SLUG}/pull-requests/{id}")
+}
+
+fn q(start: u64) -> String {
+    format!("?start={start}&limit=100")
+}
+
+/// A GET mock, checked against the Data Center API description first.
+fn get(server: &mut ServerGuard, path_and_query: &str) -> Mock {
+    if let Err(e) = openapi::check(path_and_query) {
+        panic!("the test would make a request the Data Center API does not describe: {e}");
+    }
+    server.mock("GET", path_and_query)
+}
+
+/// A JSON answer.
+fn ok(mock: Mock, body: impl Into<String>) -> Mock {
+    mock.with_status(200)
+        .with_header("content-type", "application/json;charset=UTF-8")
+        .with_body(body.into())
+}
+
+/// Data Center variables pointing at a local server, with an HTTP access token.
+fn dc(server_url: &str) -> Step {
+    step()
+        .env("BITBUCKET_SERVER_URL", server_url)
+        .env("BITBUCKET_PROJECT_KEY", KEY)
+        .env("BITBUCKET_REPO_SLUG", SLUG)
+        .env("BITBUCKET_COMMIT", COMMIT)
+        .env("BITBUCKET_ACCESS_TOKEN", TOKEN)
+}
+
+/// One page of a paged resource.
+fn page(values: Vec<Value>, start: u64, next: Option<u64>) -> String {
+    let mut p =
+        json!({"size": values.len(), "limit": 100, "start": start, "isLastPage": next.is_none(), "values": values});
+    if let Some(n) = next {
+        p["nextPageStart"] = json!(n);
+    }
+    p.to_string()
+}
+
+fn json_fixture(rel: &str) -> Value {
+    serde_json::from_str(&fixture(rel)).unwrap()
+}
+
+/// PR 7: head COMMIT, reviewers approved / needs work / pending, participants approved /
+/// commented, 2 open tasks, 5 comments.
+fn pr7() -> Value {
+    json_fixture("datacenter/pull-request-7.json")
+}
+
+/// A PR whose head is `head`, with only the fields a minimal server sends.
+fn pr_with_head(id: u64, head: &str, state: &str) -> Value {
+    json!({
+        "id": id, "title": format!("PR {id}"), "state": state, "open": state == "OPEN", "closed": state != "OPEN",
+        "createdDate": 1_700_000_000_000u64, "updatedDate": 1_700_000_000_000u64 + id,
+        "fromRef": {"id": format!("refs/heads/topic-{id}"), "displayId": format!("topic-{id}"), "latestCommit": head},
+        "toRef": {"id": "refs/heads/main", "displayId": "main", "latestCommit": "fedcba9876543210fedcba9876543210fedcba98"},
+        "author": {"user": {"id": 201, "name": "alice", "slug": "alice", "displayName": "Alice"}, "role": "AUTHOR", "approved": false, "status": "UNAPPROVED"},
+        "reviewers": [], "participants": [],
+        "links": {"self": [{"href": format!("https://bitbucket.example.com/projects/PROJ/repos/widget/pull-requests/{id}")}]}
+    })
+}
+
+fn build(key: &str, state: &str, url: &str) -> Value {
+    json!({"key": key, "name": key, "state": state, "url": url})
+}
+
+fn auth_is(mock: Mock, value: &str) -> Mock {
+    mock.match_header("authorization", value)
+}
+
+#[test]
+fn commit_lookup_pages_and_maps_every_field() {
+    let mut s = Server::new();
+    let bearer = format!("Bearer {TOKEN}");
+    let first = auth_is(get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))), &bearer);
+    let first = ok(first, page(vec![pr7()], 0, Some(1))).expect(1).create();
+    let second = auth_is(get(&mut s, &format!("{}{}", prs_path(COMMIT), q(1))), &bearer);
+    let second = ok(second, page(vec![pr_with_head(9, HEAD2, "MERGED")], 1, None))
+        .expect(1)
+        .create();
+    let builds = auth_is(get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))), &bearer);
+    let builds = ok(builds, fixture("datacenter/build-statuses.json")).expect(1).create();
+    let builds2 = auth_is(get(&mut s, &format!("{}{}", builds_path(HEAD2), q(0))), &bearer);
+    let builds2 = ok(
+        builds2,
+        page(vec![build("ci", "SUCCESSFUL", "https://ci.example/9")], 0, None),
+    )
+    .expect(1)
+    .create();
+
+    let r = dc(&s.url()).run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for m in [&first, &second, &builds, &builds2] {
+        m.assert();
+    }
+    let sum = r.summary();
+    assert_eq!(sum["provider"], "bitbucket-datacenter");
+    assert_eq!(sum["lookup"], "commit");
+    assert_eq!(sum["commit"], COMMIT);
+    assert_eq!(sum["repository"]["full_name"], "PROJ/widget");
+    assert_eq!(
+        sum["repository"]["url"],
+        format!("{}/projects/PROJ/repos/widget", s.url())
+    );
+    let prs = sum["pull_requests"].as_array().unwrap();
+    assert_eq!(prs.len(), 2, "both pages are read");
+
+    let src = pr7();
+    let p = &prs[0];
+    assert_eq!(p["id"], 7);
+    assert_eq!(p["title"], src["title"]);
+    assert_eq!(p["state"], "OPEN");
+    assert_eq!(p["draft"], false);
+    assert_eq!(p["url"], src["links"]["self"][0]["href"]);
+    assert_eq!(p["author"], "Ada Author");
+    assert_eq!(p["source_branch"], "feature/pr-status");
+    assert_eq!(p["destination_branch"], "main");
+    assert_eq!(p["source_commit"], COMMIT);
+    assert_eq!(p["created_on"], "2026-11-02T08:00:00.123Z");
+    assert_eq!(p["updated_on"], "2026-11-03T08:00:00.456Z");
+    assert_eq!(p["open_tasks"], 2);
+    assert_eq!(p["comment_count"], 5);
+    // Reviewers in order, then participants who gave a verdict; the commenter is left out.
+    assert_eq!(
+        p["reviewers"],
+        json!([
+            {"name": "Rita Reviewer", "state": "approved"},
+            {"name": "Nick Needswork", "state": "changes_requested"},
+            {"name": "Paul Pending", "state": "pending"},
+            {"name": "Pia Participant", "state": "approved"},
+        ])
+    );
+    assert_eq!(p["approvals"], 2);
+    assert_eq!(p["changes_requested"], 1);
+    let states: Vec<&str> = p["builds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["SUCCESSFUL", "FAILED", "INPROGRESS", "STOPPED", "STOPPED"]);
+    assert_eq!(p["builds"][0]["key"], "JENKINS-widget-main");
+    assert_eq!(p["builds"][0]["name"], "widget » feature/pr-status #41");
+    assert_eq!(p["builds"][1]["url"], "https://bamboo.example.com/browse/WID-LINT-12");
+    assert_eq!(p["builds"][4]["name"], Value::Null, "a status without a name has none");
+    assert_eq!(
+        p["build_summary"],
+        json!({"successful": 1, "failed": 1, "in_progress": 1, "stopped": 2})
+    );
+
+    let p9 = &prs[1];
+    assert_eq!(p9["state"], "MERGED");
+    assert_eq!(p9["source_commit"], HEAD2);
+    assert_eq!(p9["draft"], Value::Null, "no draft field: null, not false");
+    assert_eq!(p9["open_tasks"], Value::Null, "no properties: null");
+    assert_eq!(p9["comment_count"], Value::Null);
+    assert_eq!(
+        p9["builds"][0]["url"], "https://ci.example/9",
+        "builds of the PR's own head"
+    );
+    assert!(r.stdout.contains("#7"), "{}", r.stdout);
+}
+
+#[test]
+fn basic_auth_sends_the_exact_header_and_never_leaks() {
+    let mut s = Server::new();
+    // base64("jenkins:pa55-w0rd-xyz")
+    let basic = "Basic amVua2luczpwYTU1LXcwcmQteHl6";
+    let prs = ok(
+        auth_is(get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))), basic),
+        page(vec![pr7()], 0, None),
+    )
+    .expect(1)
+    .create();
+    let builds = ok(
+        auth_is(get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))), basic),
+        page(vec![], 0, None),
+    )
+    .expect(1)
+    .create();
+    let r = dc(&s.url())
+        .env("BITBUCKET_ACCESS_TOKEN", "")
+        .env("BITBUCKET_USERNAME", "jenkins")
+        .env("BITBUCKET_PASSWORD", "pa55-w0rd-xyz")
+        .env("DEBUG", "true")
+        .run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    prs.assert();
+    builds.assert();
+    let all = r.everything();
+    assert!(
+        !all.contains("pa55-w0rd-xyz") && !all.contains("amVua2luczpwYTU1LXcwcmQteHl6"),
+        "{all}"
+    );
+    assert!(r.stderr.contains("debug:"), "DEBUG ran: {}", r.stderr);
+}
+
+#[test]
+fn access_token_wins_over_username_and_password() {
+    let mut s = Server::new();
+    let bearer = format!("Bearer {TOKEN}");
+    let prs = ok(
+        auth_is(get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))), &bearer),
+        page(vec![], 0, None),
+    )
+    .expect(1)
+    .create();
+    let builds = ok(
+        auth_is(get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))), &bearer),
+        page(vec![], 0, None),
+    )
+    .expect(1)
+    .create();
+    let r = dc(&s.url())
+        .env("BITBUCKET_USERNAME", "jenkins")
+        .env("BITBUCKET_PASSWORD", "pa55-w0rd-xyz")
+        .env("REQUIRE", "pr")
+        .run();
+    assert_eq!(r.code, 1, "no PR contains the commit: {}", r.stderr);
+    prs.assert();
+    builds.assert();
+    assert_eq!(r.summary()["pull_requests"], json!([]));
+}
+
+/// The answer of Data Center's authentication plugin when an admin disabled Basic auth for
+/// REST (seen as 403 with this text on 10.x; a 401 with `errors[]` from older setups).
+#[test]
+fn basic_auth_disabled_says_so_and_names_the_token_variable() {
+    let real = json!({"message": "Basic Authentication has been disabled on this instance."}).to_string();
+    let errors = json!({"errors": [{"context": null, "message": "Basic authentication is disabled for REST requests.", "exceptionName": null}]}).to_string();
+    for (status, body, server_text) in [
+        (403, real, "Basic Authentication has been disabled on this instance."),
+        (401, errors, "Basic authentication is disabled for REST requests."),
+    ] {
+        let mut s = Server::new();
+        let prs = get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0)))
+            .with_status(status)
+            .with_header("content-type", "application/json")
+            .with_body(&body)
+            .expect(1)
+            .create();
+        let _builds = get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0)))
+            .with_status(status)
+            .with_body(&body)
+            .create();
+        let r = dc(&s.url())
+            .env("BITBUCKET_ACCESS_TOKEN", "")
+            .env("BITBUCKET_USERNAME", "jenkins")
+            .env("BITBUCKET_PASSWORD", "pa55-w0rd-xyz")
+            .run();
+        assert_eq!(r.code, 3, "{}", r.stderr);
+        prs.assert(); // once: an auth failure is not retried
+        assert!(
+            r.stderr.contains(server_text),
+            "the server's words are passed on: {}",
+            r.stderr
+        );
+        assert!(
+            r.stderr
+                .contains("Basic authentication is disabled on this Bitbucket Data Center"),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stderr.contains("BITBUCKET_ACCESS_TOKEN"), "{}", r.stderr);
+        assert!(r.stderr.contains("Repository read"), "{}", r.stderr);
+        assert_eq!(r.summary()["error"]["kind"], "auth");
+        assert_eq!(r.summary()["error"]["http_status"], status);
+        assert_eq!(r.lines_on_stderr(), 1, "one line: {}", r.stderr);
+    }
+}
+
+#[test]
+fn refused_token_passes_the_reason_on_and_names_the_permission() {
+    let mut s = Server::new();
+    let body = json!({"errors": [{"context": null, "message": "Authentication failed. Please check your credentials and try again.", "exceptionName": "com.atlassian.bitbucket.auth.IncorrectPasswordAuthenticationException"}]});
+    let prs = get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0)))
+        .with_status(401)
+        .with_body(body.to_string())
+        .expect(1)
+        .create();
+    let _b = get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0)))
+        .with_status(401)
+        .create();
+    let r = dc(&s.url()).run();
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    prs.assert();
+    assert!(
+        r.stderr
+            .contains("Authentication failed. Please check your credentials"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("BITBUCKET_ACCESS_TOKEN") && r.stderr.contains("Repository read"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.everything().contains(TOKEN));
+
+    let mut s = Server::new();
+    let body = json!({"errors": [{"message": "You are not permitted to access this resource"}]});
+    let _p = get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0)))
+        .with_status(403)
+        .with_body(body.to_string())
+        .create();
+    let _b = get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0)))
+        .with_status(403)
+        .create();
+    let r = dc(&s.url()).run();
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("You are not permitted to access this resource"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("lack permission on PROJ/widget") && r.stderr.contains("Project read"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Extra variables of a case, and words its message must have.
+type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);
+
+#[test]
+fn no_credentials_is_a_config_error_and_nothing_is_sent() {
+    let cases: [Case; 3] = [
+        (
+            &[],
+            &[
+                "BITBUCKET_ACCESS_TOKEN",
+                "BITBUCKET_USERNAME + BITBUCKET_PASSWORD",
+                "Repository read",
+            ],
+        ),
+        (&[("BITBUCKET_USERNAME", "jenkins")], &["BITBUCKET_PASSWORD is not"]),
+        (
+            &[("BITBUCKET_PASSWORD", "pa55-w0rd-xyz")],
+            &["BITBUCKET_USERNAME is not"],
+        ),
+    ];
+    for (extra, words) in cases {
+        let mut s = Server::new();
+        let any = s.mock("GET", mockito::Matcher::Any).expect(0).create();
+        let r = dc(&s.url())
+            .env("BITBUCKET_ACCESS_TOKEN", "")
+            .envs(extra.iter().copied())
+            .run();
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        any.assert();
+        for w in words {
+            assert!(r.stderr.contains(w), "{w:?} in {}", r.stderr);
+        }
+        assert_eq!(r.summary()["error"]["kind"], "config");
+        assert_eq!(r.summary()["provider"], Value::Null);
+    }
+}
+
+#[test]
+fn invalid_variables_are_config_errors_naming_them() {
+    let cases: [(&str, &str, &str); 7] = [
+        ("BITBUCKET_PROJECT_KEY", "PR/OJ", "BITBUCKET_PROJECT_KEY"),
+        ("BITBUCKET_PROJECT_KEY", "~../x", "BITBUCKET_PROJECT_KEY"),
+        ("BITBUCKET_REPO_SLUG", "../../admin", "BITBUCKET_REPO_SLUG"),
+        ("BITBUCKET_COMMIT", "not-a-sha", "BITBUCKET_COMMIT"),
+        ("BITBUCKET_PR_ID", "seven", "BITBUCKET_PR_ID"),
+        (
+            "BITBUCKET_SERVER_URL",
+            "http://bitbucket.example.com",
+            "BITBUCKET_SERVER_URL",
+        ),
+        ("BITBUCKET_ACCESS_TOKEN", "line\nbreak", "BITBUCKET_ACCESS_TOKEN"),
+    ];
+    for (var, value, named) in cases {
+        let mut s = Server::new();
+        let any = s.mock("GET", mockito::Matcher::Any).expect(0).create();
+        let r = dc(&s.url()).env(var, value).run();
+        assert_eq!(r.code, 2, "{var}={value:?}: {}", r.stderr);
+        assert!(r.stderr.contains(named), "{var}: {}", r.stderr);
+        any.assert();
+    }
+    // Chosen by PROVIDER alone, the server URL is required.
+    let r = step()
+        .env("PROVIDER", "bitbucket-datacenter")
+        .env("BITBUCKET_PROJECT_KEY", KEY)
+        .env("BITBUCKET_REPO_SLUG", SLUG)
+        .env("BITBUCKET_COMMIT", COMMIT)
+        .env("BITBUCKET_ACCESS_TOKEN", TOKEN)
+        .run();
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("BITBUCKET_SERVER_URL is not set"), "{}", r.stderr);
+    // Neither BITBUCKET_COMMIT nor GIT_COMMIT nor BITBUCKET_PR_ID.
+    let r = dc("https://bitbucket.example.com").env("BITBUCKET_COMMIT", "").run();
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("BITBUCKET_COMMIT") && r.stderr.contains("GIT_COMMIT"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn server_errors_are_passed_on() {
+    // 404: the server's reason plus what to check.
+    let mut s = Server::new();
+    let body = json!({"errors": [{"context": null, "message": "Repository PROJ/widget does not exist.", "exceptionName": "com.atlassian.bitbucket.repository.NoSuchRepositoryException"}]});
+    let prs = get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0)))
+        .with_status(404)
+        .with_body(body.to_string())
+        .expect(1)
+        .create();
+    let _b = ok(
+        get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))),
+        page(vec![], 0, None),
+    )
+    .create();
+    let r = dc(&s.url()).run();
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    prs.assert();
+    assert!(
+        r.stderr.contains("Repository PROJ/widget does not exist."),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("BITBUCKET_PROJECT_KEY=PROJ"), "{}", r.stderr);
+    assert_eq!(r.summary()["error"]["http_status"], 404);
+
+    // 5xx: retried, then the server's reason.
+    let mut s = Server::new();
+    let body = json!({"errors": [{"message": "The database is unavailable"}]});
+    let prs = get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0)))
+        .with_status(503)
+        .with_body(body.to_string())
+        .expect(4)
+        .create();
+    let _b = ok(
+        get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))),
+        page(vec![], 0, None),
+    )
+    .create();
+    let r = dc(&s.url()).run();
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    prs.assert();
+    assert!(
+        r.stderr.contains("The database is unavailable") && r.stderr.contains("4 attempts"),
+        "{}",
+        r.stderr
+    );
+
+    // A login page instead of JSON.
+    let mut s = Server::new();
+    let _p = get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0)))
+        .with_status(200)
+        .with_header("content-type", "text/html")
+        .with_body("<!DOCTYPE html><html><title>Log in - Bitbucket</title></html>")
+        .create();
+    let _b = ok(
+        get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))),
+        page(vec![], 0, None),
+    )
+    .create();
+    let r = dc(&s.url()).run();
+    assert_eq!(r.code, 4);
+    assert!(r.stderr.contains("HTML page instead of JSON"), "{}", r.stderr);
+}
+
+#[test]
+fn builds_that_cannot_be_read_are_an_error_not_an_empty_pass() {
+    let mut s = Server::new();
+    let _p = ok(
+        get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))),
+        page(vec![pr7()], 0, None),
+    )
+    .create();
+    let b = get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0)))
+        .with_status(404)
+        .with_body(json!({"errors": [{"message": "Not Found"}]}).to_string())
+        .expect(1)
+        .create();
+    let r = dc(&s.url()).env("REQUIRE", "builds-passed").run();
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    b.assert();
+    assert!(r.stderr.contains("build statuses cannot be read"), "{}", r.stderr);
+}
+
+#[test]
+fn paging_stops_on_a_page_that_points_nowhere() {
+    let mut s = Server::new();
+    let broken = json!({"size": 1, "limit": 100, "start": 0, "isLastPage": false, "values": [pr7()]});
+    let _p = ok(
+        get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))),
+        broken.to_string(),
+    )
+    .expect(1)
+    .create();
+    let _b = ok(
+        get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))),
+        page(vec![], 0, None),
+    )
+    .create();
+    let r = dc(&s.url()).run();
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stderr.contains("nextPageStart"), "{}", r.stderr);
+}
+
+#[test]
+fn pr_id_fetches_that_pull_request_directly() {
+    let mut s = Server::new();
+    let index = s
+        .mock("GET", mockito::Matcher::Regex("/commits/.*/pull-requests".into()))
+        .expect(0)
+        .create();
+    let pr = ok(get(&mut s, &pr_path(7)), pr7().to_string()).expect(1).create();
+    let builds = ok(
+        get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))),
+        fixture("datacenter/build-statuses.json"),
+    )
+    .expect(1)
+    .create();
+    let r = dc(&s.url())
+        .env("BITBUCKET_COMMIT", "")
+        .env("BITBUCKET_PR_ID", "7")
+        .run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    index.assert();
+    pr.assert();
+    builds.assert();
+    let sum = r.summary();
+    assert_eq!(sum["lookup"], "pr_id");
+    assert_eq!(sum["commit"], Value::Null);
+    assert_eq!(sum["pull_requests"][0]["id"], 7);
+    assert_eq!(sum["pull_requests"][0]["build_summary"]["failed"], 1);
+
+    // With the commit too, the head's builds come alongside (one request, not two).
+    let mut s = Server::new();
+    let pr = ok(get(&mut s, &pr_path(7)), pr7().to_string()).expect(1).create();
+    let builds = ok(
+        get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))),
+        page(vec![], 0, None),
+    )
+    .expect(1)
+    .create();
+    let r = dc(&s.url()).env("BITBUCKET_PR_ID", "7").run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    pr.assert();
+    builds.assert();
+
+    let mut s = Server::new();
+    let body = json!({"errors": [{"message": "Pull request 8 does not exist in PROJ/widget."}]});
+    let _pr = get(&mut s, &pr_path(8))
+        .with_status(404)
+        .with_body(body.to_string())
+        .create();
+    let r = dc(&s.url())
+        .env("BITBUCKET_COMMIT", "")
+        .env("BITBUCKET_PR_ID", "8")
+        .run();
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("Pull request 8 does not exist") && r.stderr.contains("BITBUCKET_PR_ID"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn server_under_a_context_path() {
+    let mut s = Server::new();
+    let prs = ok(
+        get(&mut s, &format!("/bitbucket{}{}", prs_path(COMMIT), q(0))),
+        page(vec![pr7()], 0, None),
+    )
+    .expect(1)
+    .create();
+    let builds = ok(
+        get(&mut s, &format!("/bitbucket{}{}", builds_path(COMMIT), q(0))),
+        page(vec![], 0, None),
+    )
+    .expect(1)
+    .create();
+    let r = dc(&format!("{}/bitbucket/", s.url())).run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    prs.assert();
+    builds.assert();
+    assert_eq!(
+        r.summary()["repository"]["url"],
+        format!("{}/bitbucket/projects/PROJ/repos/widget", s.url())
+    );
+
+    // A pasted REST URL is taken back to the base.
+    let mut s = Server::new();
+    let prs = ok(
+        get(&mut s, &format!("/bitbucket{}{}", prs_path(COMMIT), q(0))),
+        page(vec![], 0, None),
+    )
+    .expect(1)
+    .create();
+    let _b = ok(
+        get(&mut s, &format!("/bitbucket{}{}", builds_path(COMMIT), q(0))),
+        page(vec![], 0, None),
+    )
+    .create();
+    let r = dc(&format!("{}/bitbucket/rest/api/1.0", s.url())).run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    prs.assert();
+}
+
+#[test]
+fn personal_repository_key() {
+    let mut s = Server::new();
+    let path = format!(
+        "/rest/api/latest/projects/~jane.doe/repos/{SLUG}/commits/{COMMIT}/pull-requests{}",
+        q(0)
+    );
+    let prs = ok(get(&mut s, &path), page(vec![], 0, None)).expect(1).create();
+    let _b = ok(
+        get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))),
+        page(vec![], 0, None),
+    )
+    .create();
+    let r = dc(&s.url()).env("BITBUCKET_PROJECT_KEY", "~jane.doe").run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    prs.assert();
+    assert_eq!(r.summary()["repository"]["full_name"], "~jane.doe/widget");
+    assert_eq!(
+        r.summary()["repository"]["url"],
+        format!("{}/users/jane.doe/repos/widget", s.url())
+    );
+}
+
+#[test]
+fn jenkins_git_commit_and_its_own_running_build() {
+    let mut s = Server::new();
+    let prs = ok(
+        get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))),
+        page(vec![pr7()], 0, None),
+    )
+    .expect(1)
+    .create();
+    let own = "https://jenkins.example.com/job/widget/42/";
+    let statuses = vec![
+        build("jenkins-42", "INPROGRESS", own),
+        build("lint", "SUCCESSFUL", "https://jenkins.example.com/job/lint/3/"),
+    ];
+    let _b = ok(
+        get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))),
+        page(statuses, 0, None),
+    )
+    .create();
+    let r = dc(&s.url())
+        .env("BITBUCKET_COMMIT", "")
+        .env("GIT_COMMIT", COMMIT)
+        .env("BUILD_URL", own)
+        .env("REQUIRE", "open,builds-passed")
+        .run();
+    assert_eq!(
+        r.code, 0,
+        "the step's own Jenkins build never keeps the gate pending: {}",
+        r.stderr
+    );
+    prs.assert();
+    assert_eq!(r.summary()["commit"], COMMIT);
+
+    // BITBUCKET_COMMIT wins over GIT_COMMIT.
+    let mut s = Server::new();
+    let prs = ok(
+        get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))),
+        page(vec![], 0, None),
+    )
+    .expect(1)
+    .create();
+    let _b = ok(
+        get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))),
+        page(vec![], 0, None),
+    )
+    .create();
+    let r = dc(&s.url()).env("GIT_COMMIT", HEAD2).run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    prs.assert();
+}
+
+/// PR 7 answered with build statuses and review verdicts adjusted per case.
+fn gate_case(require: &str, adjust: impl Fn(&mut Value), statuses: Vec<Value>) -> Ran {
+    let mut s = Server::new();
+    let mut pr = pr7();
+    adjust(&mut pr);
+    let _p = ok(
+        get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))),
+        page(vec![pr], 0, None),
+    )
+    .create();
+    let _b = ok(
+        get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))),
+        page(statuses, 0, None),
+    )
+    .create();
+    dc(&s.url()).env("REQUIRE", require).run()
+}
+
+#[test]
+fn gate_on_reviews_tasks_and_builds() {
+    let green = || vec![build("ci", "SUCCESSFUL", "https://ci.example/1")];
+    let all = "open,not-draft,approved,no-changes-requested,no-open-tasks,builds-passed";
+
+    let r = gate_case(all, |_| {}, green());
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(
+        r.summary()["pull_requests"][0]["unmet"],
+        json!(["no-changes-requested", "no-open-tasks"])
+    );
+
+    let fixed = |pr: &mut Value| {
+        pr["reviewers"][1]["status"] = json!("APPROVED");
+        pr["reviewers"][1]["approved"] = json!(true);
+        pr["properties"]["openTaskCount"] = json!(0);
+    };
+    let r = gate_case(all, fixed, green());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.summary()["pull_requests"][0]["approvals"], 3);
+    assert_eq!(r.summary()["selected_pr"], 7);
+
+    // A running build: pending (exit 8), unless it is already failed elsewhere.
+    let r = gate_case(all, fixed, vec![build("ci", "INPROGRESS", "https://ci.example/2")]);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert_eq!(r.summary()["outcome"], "pending");
+    let r = gate_case(all, fixed, vec![build("ci", "CANCELLED", "https://ci.example/3")]);
+    assert_eq!(r.code, 1, "CANCELLED counts as STOPPED, not a success: {}", r.stderr);
+
+    // The author's own approval never counts, even listed as a participant.
+    let self_approved = |pr: &mut Value| {
+        let author = pr["author"]["user"].clone();
+        pr["reviewers"] = json!([]);
+        pr["participants"] = json!([{"user": author, "role": "PARTICIPANT", "approved": true, "status": "APPROVED"}]);
+    };
+    let r = gate_case("approved", self_approved, green());
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.summary()["pull_requests"][0]["approvals"], 0);
+    assert_eq!(r.summary()["pull_requests"][0]["reviewers"], json!([]));
+
+    // Tasks the server does not report do not pass no-open-tasks; a missing draft is no draft.
+    let old_server = |pr: &mut Value| {
+        pr.as_object_mut().unwrap().remove("properties");
+        pr.as_object_mut().unwrap().remove("draft");
+    };
+    let r = gate_case("not-draft,no-open-tasks", old_server, green());
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.summary()["pull_requests"][0]["unmet"], json!(["no-open-tasks"]));
+}
+
+/// The Jenkins plugin's recording (AMUNIZ/test-repos) served as the commit's pull requests.
+#[test]
+fn real_recorded_page_from_the_jenkins_plugin() {
+    let text = fixture("real/bitbucket-datacenter/pull-requests-page-jenkins.json");
+    let recorded: Value = serde_json::from_str(&text).unwrap();
+    let mut s = Server::new();
+    let prs = ok(get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))), text.clone())
+        .expect(1)
+        .create();
+    let _b = ok(
+        get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))),
+        page(vec![], 0, None),
+    )
+    .create();
+    // Heads other than COMMIT: their builds are asked for too (an empty list each).
+    let mut heads: Vec<String> = Vec::new();
+    let mut others = Vec::new();
+    for v in recorded["values"].as_array().unwrap() {
+        let head = v["fromRef"]["latestCommit"].as_str().unwrap().to_string();
+        if !heads.contains(&head) {
+            others.push(
+                ok(
+                    get(&mut s, &format!("{}{}", builds_path(&head), q(0))),
+                    page(vec![], 0, None),
+                )
+                .expect(1)
+                .create(),
+            );
+            heads.push(head);
+        }
+    }
+    let r = dc(&s.url()).run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    prs.assert();
+    others.iter().for_each(Mock::assert);
+
+    let got = r.summary()["pull_requests"].as_array().unwrap().clone();
+    let want = recorded["values"].as_array().unwrap();
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(want) {
+        assert_eq!(g["id"], w["id"]);
+        assert_eq!(g["title"], w["title"]);
+        assert_eq!(g["state"], w["state"]);
+        assert_eq!(
+            g["draft"],
+            w.get("draft").cloned().unwrap_or(Value::Null),
+            "PR {}",
+            w["id"]
+        );
+        assert_eq!(g["url"], w["links"]["self"][0]["href"]);
+        assert_eq!(g["author"], w["author"]["user"]["displayName"]);
+        assert_eq!(g["source_branch"], w["fromRef"]["displayId"]);
+        assert_eq!(g["destination_branch"], w["toRef"]["displayId"]);
+        assert_eq!(g["source_commit"], w["fromRef"]["latestCommit"]);
+        assert_eq!(millis(&g["created_on"]), w["createdDate"].as_i64().unwrap());
+        assert_eq!(millis(&g["updated_on"]), w["updatedDate"].as_i64().unwrap());
+        assert_eq!(g["open_tasks"], w["properties"]["openTaskCount"]);
+        // The recording has properties but no commentCount: unknown, not zero.
+        assert_eq!(g["comment_count"], Value::Null);
+        assert_eq!(g["reviewers"], json!([]));
+    }
+    assert_eq!(got[0]["draft"], true, "#3 is the recorded draft");
+    assert_eq!(got[2]["draft"], Value::Null, "#1 was recorded without draft");
+}
+
+/// danger-js's recording of a single PR served for BITBUCKET_PR_ID.
+#[test]
+fn real_recorded_pull_request_from_danger_js() {
+    let text = fixture("real/bitbucket-datacenter/pull-request-1-danger-js.json");
+    let w: Value = serde_json::from_str(&text).unwrap();
+    let head = w["fromRef"]["latestCommit"].as_str().unwrap();
+    let mut s = Server::new();
+    let pr = ok(get(&mut s, &pr_path(1)), text.clone()).expect(1).create();
+    let builds = ok(
+        get(&mut s, &format!("{}{}", builds_path(head), q(0))),
+        page(
+            vec![build("danger", "SUCCESSFUL", "https://ci.example/danger")],
+            0,
+            None,
+        ),
+    )
+    .expect(1)
+    .create();
+    let r = dc(&s.url())
+        .env("BITBUCKET_COMMIT", "")
+        .env("BITBUCKET_PR_ID", "1")
+        .run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    pr.assert();
+    builds.assert();
+    let g = &r.summary()["pull_requests"][0];
+    assert_eq!(g["id"], w["id"]);
+    assert_eq!(g["title"], w["title"]);
+    assert_eq!(g["state"], w["state"]);
+    assert_eq!(g["author"], w["author"]["user"]["displayName"]);
+    assert_eq!(g["url"], w["links"]["self"][0]["href"]);
+    assert_eq!(g["source_branch"], w["fromRef"]["displayId"]);
+    assert_eq!(g["destination_branch"], w["toRef"]["displayId"]);
+    assert_eq!(g["source_commit"], w["fromRef"]["latestCommit"]);
+    assert_eq!(millis(&g["created_on"]), w["createdDate"].as_i64().unwrap());
+    assert_eq!(g["draft"], Value::Null, "no draft in the recording");
+    assert_eq!(g["open_tasks"], Value::Null, "no properties in the recording");
+    assert_eq!(g["comment_count"], Value::Null);
+    // Its one participant has not approved: not a reviewer, no verdict.
+    assert_eq!(w["participants"][0]["status"], "UNAPPROVED");
+    assert_eq!(g["reviewers"], json!([]));
+    assert_eq!(g["approvals"], 0);
+    assert_eq!(g["builds"][0]["key"], "danger");
+}
+
+/// Parses an RFC 3339 summary date back to epoch milliseconds.
+fn millis(v: &Value) -> i64 {
+    let t = time::OffsetDateTime::parse(v.as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// The openapi check itself must be able to fail, or it proves nothing.
+#[test]
+fn openapi_check_rejects_requests_the_api_does_not_describe() {
+    if openapi::spec().is_none() {
+        eprintln!("skipped: the Data Center API description is not available (set PR_STATUS_DC_OPENAPI)");
+        return;
+    }
+    let builds_by_repo = format!("/rest/api/latest/projects/{KEY}/repos/{SLUG}/commits/{COMMIT}/builds");
+    assert!(openapi::check(&builds_by_repo).unwrap_err().contains("key"));
+    assert!(openapi::check(&format!("{builds_by_repo}?key=jenkins")).is_ok());
+    assert!(openapi::check(&format!("/rest/api/latest/projects/{KEY}/repos/{SLUG}/pull-request/7")).is_err());
+    assert!(openapi::check(&format!("{}?start=x&limit=100", prs_path(COMMIT))).is_err());
+    assert!(openapi::check(&format!("{}?page=2", prs_path(COMMIT))).is_err());
+    assert!(openapi::check(&format!("/bitbucket{}{}", prs_path(COMMIT), q(0))).is_ok());
+}
+
+/// Checks request paths and query strings against the Data Center 9.2 API description: the
+/// path is one of its GET operations (under `/rest`, after any context path), every required
+/// query parameter is there, every query parameter is declared, and numbers are numbers.
+mod openapi {
+    use super::*;
+
+    pub fn spec() -> Option<&'static Value> {
+        static SPEC: OnceLock<Option<Value>> = OnceLock::new();
+        SPEC.get_or_init(|| {
+            let path = std::env::var_os("PR_STATUS_DC_OPENAPI")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| {
+                    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("../shared/vendor/bitbucket-datacenter-9.2.openapi.json")
+                });
+            let text = std::fs::read_to_string(path).ok()?;
+            Some(serde_json::from_str(&text).expect("the API description is JSON"))
+        })
+        .as_ref()
+    }
+
+    pub fn check(path_and_query: &str) -> Result<(), String> {
+        let Some(spec) = spec() else {
+            return Ok(());
+        };
+        let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+        // The description's server is `http://{baseurl}/rest`; anything before is a context path.
+        let Some(at) = path.find("/rest/") else {
+            return Err(format!("{path} is not under /rest"));
+        };
+        let api_path = &path[at + "/rest".len()..];
+        let segs: Vec<&str> = api_path.split('/').collect();
+        let mut best: Option<(usize, &Value)> = None;
+        for (template, ops) in spec["paths"].as_object().unwrap() {
+            let t: Vec<&str> = template.split('/').collect();
+            if t.len() != segs.len() {
+                continue;
+            }
+            let fits = t
+                .iter()
+                .zip(&segs)
+                .all(|(a, b)| (a.starts_with('{') && !b.is_empty()) || a == b);
+            let literals = t.iter().filter(|a| !a.starts_with('{')).count();
+            if fits && ops.get("get").is_some() && best.is_none_or(|(n, _)| literals > n) {
+                best = Some((literals, &ops["get"]));
+            }
+        }
+        let Some((_, op)) = best else {
+            return Err(format!("GET {api_path} is not an operation of the API"));
+        };
+        let params: Vec<&Value> = op["parameters"]
+            .as_array()
+            .map(|a| a.iter().collect())
+            .unwrap_or_default();
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+        for p in params.iter().filter(|p| p["in"] == "query") {
+            let name = p["name"].as_str().unwrap();
+            let given = pairs.iter().find(|(k, _)| k == name);
+            if p["required"] == true && given.is_none() {
+                return Err(format!("GET {api_path} needs the query parameter {name}"));
+            }
+            if let (Some((_, v)), Some("number" | "integer")) = (given, p["schema"]["type"].as_str()) {
+                if v.parse::<f64>().is_err() {
+                    return Err(format!("GET {api_path}: {name}={v} is not a number"));
+                }
+            }
+        }
+        for (k, _) in &pairs {
+            if !params.iter().any(|p| p["in"] == "query" && p["name"] == k.as_str()) {
+                return Err(format!("GET {api_path} has no query parameter {k}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An HTTPS server on loopback whose certificate comes from a CA made here, so that the
+/// step must be told about the CA with SSL_CERT_FILE.
+mod tls {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose};
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+
+    pub struct HttpsServer {
+        pub port: u16,
+        pub ca_pem: String,
+        /// HTTP requests read after a completed handshake.
+        pub requests: Arc<AtomicUsize>,
+    }
+
+    /// Serves `answer(path)` for every request, one thread per connection, at most 64.
+    pub fn serve(answer: fn(&str) -> String) -> HttpsServer {
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "pr-status test CA");
+        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+        let leaf_key = KeyPair::generate().unwrap();
+        let leaf = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .unwrap()
+            .signed_by(&leaf_key, &ca)
+            .unwrap();
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![leaf.der().clone()], key)
+            .unwrap();
+        let config = Arc::new(config);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counter = requests.clone();
+        std::thread::spawn(move || {
+            for tcp in listener.incoming().take(64).flatten() {
+                let (config, counter) = (config.clone(), counter.clone());
+                std::thread::spawn(move || {
+                    let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
+                    let Ok(conn) = rustls::ServerConnection::new(config) else {
+                        return;
+                    };
+                    let mut tls = rustls::StreamOwned::new(conn, tcp);
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    // A failed handshake (the client refusing the certificate) ends here.
+                    while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
+                        match tls.read(&mut byte) {
+                            Ok(1) => head.push(byte[0]),
+                            _ => return,
+                        }
+                    }
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let text = String::from_utf8_lossy(&head);
+                    let path = text.split_whitespace().nth(1).unwrap_or("/").to_string();
+                    let body = answer(&path);
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = tls.write_all(response.as_bytes());
+                    tls.conn.send_close_notify();
+                    let _ = tls.flush();
+                });
+            }
+        });
+        HttpsServer {
+            port,
+            ca_pem: ca.pem(),
+            requests,
+        }
+    }
+}
+
+#[test]
+fn https_with_an_internal_ca_needs_ssl_cert_file() {
+    fn answer(path: &str) -> String {
+        if path.contains("/pull-requests") {
+            page(vec![pr7()], 0, None)
+        } else {
+            page(vec![build("ci", "SUCCESSFUL", "https://ci.example/1")], 0, None)
+        }
+    }
+    let server = tls::serve(answer);
+    let url = format!("https://localhost:{}", server.port);
+
+    let r = dc(&url).run();
+    assert_eq!(r.code, 4, "an unknown CA is refused: {}", r.stderr);
+    assert!(
+        r.stderr.contains("certificate") && r.stderr.contains("SSL_CERT_FILE"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.summary()["error"]["kind"], "network");
+    let before = server.requests.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(before, 0, "no request went over the untrusted connection");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("internal-ca.pem");
+    std::fs::write(&bundle, &server.ca_pem).unwrap();
+    let r = dc(&url)
+        .env("SSL_CERT_FILE", &bundle)
+        .env("REQUIRE", "open,builds-passed")
+        .run();
+    assert_eq!(r.code, 0, "trusted through SSL_CERT_FILE: {}", r.stderr);
+    assert_eq!(r.summary()["pull_requests"][0]["id"], 7);
+    assert!(server.requests.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+}
+
+trait StderrLines {
+    fn lines_on_stderr(&self) -> usize;
+}
+
+impl StderrLines for Ran {
+    fn lines_on_stderr(&self) -> usize {
+        self.stderr.lines().filter(|l| !l.trim().is_empty()).count()
+    }
+}
