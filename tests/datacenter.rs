@@ -453,7 +453,7 @@ fn server_errors_are_passed_on() {
     assert_eq!(r.code, 4, "{}", r.stderr);
     prs.assert();
     assert!(
-        r.stderr.contains("Repository PROJ/widget does not exist."),
+        r.stderr.contains("Repository PROJ/widget does not exist: check"),
         "{}",
         r.stderr
     );

@@ -36,9 +36,9 @@ const PR_LIMIT: &str = "100";
 const BUILD_LIMIT: &str = "100";
 /// A hostile or broken server must not keep the step paging forever.
 const MAX_PAGES: usize = 200;
-/// The permission every credential form needs, for messages.
-const PERMISSION: &str = "an HTTP access token (personal, project or repository) with Repository read \
-                          permission (a project token: Project read)";
+/// What a credential needs, for messages.
+const TOKEN: &str = "an HTTP access token (personal, project or repository)";
+const PERMISSION: &str = "Repository read permission (Project read for a project token)";
 
 /// Data Center's own variables (SPEC "Providers", "Credentials").
 #[derive(Debug, Deserialize)]
@@ -118,8 +118,8 @@ fn credentials(env: &DatacenterEnv, vars: &Vars, redactor: &mut Redactor) -> Res
             "BITBUCKET_PASSWORD is set but BITBUCKET_USERNAME is not: set both, or set BITBUCKET_ACCESS_TOKEN instead",
         )),
         (None, None) => Err(Error::config(format!(
-            "no Bitbucket Data Center credentials: set BITBUCKET_ACCESS_TOKEN ({PERMISSION}), \
-             or BITBUCKET_USERNAME + BITBUCKET_PASSWORD (only where Basic authentication is enabled)"
+            "no Bitbucket Data Center credentials: set BITBUCKET_ACCESS_TOKEN to {TOKEN} with {PERMISSION}, \
+             or set BITBUCKET_USERNAME + BITBUCKET_PASSWORD where Basic authentication is enabled"
         ))),
     }
 }
@@ -131,7 +131,7 @@ fn auth_hint(form: Form, repo: String) -> AuthHint {
         if form == Form::Password && reason.contains("basic auth") {
             return format!(
                 "Basic authentication is disabled on this Bitbucket Data Center, so BITBUCKET_USERNAME + \
-                 BITBUCKET_PASSWORD cannot work: create {PERMISSION} and set it as BITBUCKET_ACCESS_TOKEN"
+                 BITBUCKET_PASSWORD cannot work: create {TOKEN} with {PERMISSION} and set it as BITBUCKET_ACCESS_TOKEN"
             );
         }
         if reason.contains("captcha") {
@@ -141,10 +141,10 @@ fn auth_hint(form: Form, repo: String) -> AuthHint {
         }
         match (form, status.as_u16()) {
             (Form::Password, 401) => format!(
-                "check BITBUCKET_USERNAME (the login name) and BITBUCKET_PASSWORD, or use BITBUCKET_ACCESS_TOKEN: {PERMISSION}"
+                "check BITBUCKET_USERNAME (the login name) and BITBUCKET_PASSWORD, or set BITBUCKET_ACCESS_TOKEN to {TOKEN} with {PERMISSION}"
             ),
             (_, 401) => format!(
-                "check that BITBUCKET_ACCESS_TOKEN is an HTTP access token of this server, not expired or revoked: {PERMISSION}"
+                "check that BITBUCKET_ACCESS_TOKEN is an HTTP access token of this server, neither expired nor revoked, with {PERMISSION}"
             ),
             _ => format!("the credentials lack permission on {repo}: the step needs {PERMISSION}"),
         }
@@ -267,9 +267,11 @@ impl BitbucketDatacenter {
             }) => Err(Error::api(
                 Some(404),
                 format!(
-                    "{message}: check BITBUCKET_PROJECT_KEY={} and BITBUCKET_REPO_SLUG={}, that the commit was pushed \
+                    "{}: check BITBUCKET_PROJECT_KEY={} and BITBUCKET_REPO_SLUG={}, that the commit was pushed \
                      to this repository, and that the credentials can read it",
-                    self.project, self.slug
+                    message.trim_end_matches('.'),
+                    self.project,
+                    self.slug
                 ),
             )),
             other => other,
@@ -287,8 +289,9 @@ impl BitbucketDatacenter {
             }) => Err(Error::api(
                 Some(404),
                 format!(
-                    "{message}: the build statuses cannot be read, so builds cannot be reported; \
-                     check that the server's build-status resource is reachable through any proxy in front of it"
+                    "{}: the build statuses cannot be read, so builds cannot be reported; \
+                     check that the server's build-status resource is reachable through any proxy in front of it",
+                    message.trim_end_matches('.')
                 ),
             )),
             Err(Error::Auth { status, message }) => Err(Error::Auth {
@@ -337,8 +340,10 @@ impl BitbucketDatacenter {
         Error::api(
             Some(404),
             format!(
-                "{message}: pull request #{id} was not found in {}/{}: check BITBUCKET_PR_ID, BITBUCKET_PROJECT_KEY and BITBUCKET_REPO_SLUG",
-                self.project, self.slug
+                "{}: check BITBUCKET_PR_ID={id}, BITBUCKET_PROJECT_KEY={} and BITBUCKET_REPO_SLUG={}",
+                message.trim_end_matches('.'),
+                self.project,
+                self.slug
             ),
         )
     }
