@@ -1,11 +1,16 @@
 //! Bitbucket Data Center end to end: the real binary against local servers that answer like
 //! Data Center (shaped after the 9.2 API description and recorded payloads).
 //!
-//! Every mock is registered through `get()`, which checks the request against the Data Center
-//! 9.2 API description when it is available (`../shared/vendor/`, or `PR_STATUS_DC_OPENAPI`):
-//! mockito matches path and query exactly, so each request the binary makes in these tests
-//! is one the API description accepts. `scripts/contract-datacenter.sh` checks the same
-//! request shapes through Prism.
+//! The requests are checked against the Data Center 9.2 API description twice:
+//! - always (when the description is at `../shared/vendor/` or `PR_STATUS_DC_OPENAPI`): every
+//!   mock is registered through `get()`, which checks its path and query against the
+//!   description's GET operations; mockito matches path and query exactly, so each request the
+//!   binary makes here is one the description has;
+//! - with `PR_STATUS_CONTRACT=1`: the binary talks to `prism proxy --errors` in front of each
+//!   mock (`Api::datacenter`), which refuses any request or answer the description does not
+//!   allow. Answers real servers send that the description does not allow go direct
+//!   (`Api::datacenter_direct`, each with its reason).
+//! `scripts/contract-datacenter.sh` adds scenarios against a fake server and negative controls.
 
 mod common;
 
@@ -51,8 +56,14 @@ fn ok(mock: Mock, body: impl Into<String>) -> Mock {
         .with_body(body.into())
 }
 
-/// Data Center variables pointing at a local server, with an HTTP access token.
-fn dc(server_url: &str) -> Step {
+/// Data Center variables pointing at `api` (the mock server, or Prism in front of it in a
+/// contract run), with an HTTP access token.
+fn dc(api: &Api) -> Step {
+    dc_at(api.url())
+}
+
+/// Data Center variables pointing at a server URL, with an HTTP access token.
+fn dc_at(server_url: &str) -> Step {
     step()
         .env("BITBUCKET_SERVER_URL", server_url)
         .env("BITBUCKET_PROJECT_KEY", KEY)
@@ -98,6 +109,13 @@ fn build(key: &str, state: &str, url: &str) -> Value {
     json!({"key": key, "name": key, "state": state, "url": url})
 }
 
+/// An error answer in Data Center's `{"errors": [...]}` shape (or any JSON body).
+fn answer(mock: Mock, status: usize, body: Value) -> Mock {
+    mock.with_status(status)
+        .with_header("content-type", "application/json;charset=UTF-8")
+        .with_body(body.to_string())
+}
+
 fn auth_is(mock: Mock, value: &str) -> Mock {
     mock.match_header("authorization", value)
 }
@@ -122,7 +140,8 @@ fn commit_lookup_pages_and_maps_every_field() {
     .expect(1)
     .create();
 
-    let r = dc(&s.url()).run();
+    let api = Api::datacenter(&s);
+    let r = dc(&api).run();
     assert_eq!(r.code, 0, "{}", r.stderr);
     for m in [&first, &second, &builds, &builds2] {
         m.assert();
@@ -134,7 +153,7 @@ fn commit_lookup_pages_and_maps_every_field() {
     assert_eq!(sum["repository"]["full_name"], "PROJ/widget");
     assert_eq!(
         sum["repository"]["url"],
-        format!("{}/projects/PROJ/repos/widget", s.url())
+        format!("{}/projects/PROJ/repos/widget", api.url())
     );
     let prs = sum["pull_requests"].as_array().unwrap();
     assert_eq!(prs.len(), 2, "both pages are read");
@@ -212,7 +231,7 @@ fn basic_auth_sends_the_exact_header_and_never_leaks() {
     )
     .expect(1)
     .create();
-    let r = dc(&s.url())
+    let r = dc(&Api::datacenter(&s))
         .env("BITBUCKET_ACCESS_TOKEN", "")
         .env("BITBUCKET_USERNAME", "jenkins")
         .env("BITBUCKET_PASSWORD", "pa55-w0rd-xyz")
@@ -245,7 +264,7 @@ fn access_token_wins_over_username_and_password() {
     )
     .expect(1)
     .create();
-    let r = dc(&s.url())
+    let r = dc(&Api::datacenter(&s))
         .env("BITBUCKET_USERNAME", "jenkins")
         .env("BITBUCKET_PASSWORD", "pa55-w0rd-xyz")
         .env("REQUIRE", "pr")
@@ -260,24 +279,22 @@ fn access_token_wins_over_username_and_password() {
 /// REST (seen as 403 with this text on 10.x; a 401 with `errors[]` from older setups).
 #[test]
 fn basic_auth_disabled_says_so_and_names_the_token_variable() {
-    let real = json!({"message": "Basic Authentication has been disabled on this instance."}).to_string();
-    let errors = json!({"errors": [{"context": null, "message": "Basic authentication is disabled for REST requests.", "exceptionName": null}]}).to_string();
+    let real = json!({"message": "Basic Authentication has been disabled on this instance."});
+    let errors = json!({"errors": [{"message": "Basic authentication is disabled for REST requests."}]});
     for (status, body, server_text) in [
         (403, real, "Basic Authentication has been disabled on this instance."),
         (401, errors, "Basic authentication is disabled for REST requests."),
     ] {
         let mut s = Server::new();
-        let prs = get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0)))
-            .with_status(status)
-            .with_header("content-type", "application/json")
-            .with_body(&body)
-            .expect(1)
-            .create();
-        let _builds = get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0)))
-            .with_status(status)
-            .with_body(&body)
-            .create();
-        let r = dc(&s.url())
+        let prs = answer(
+            get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))),
+            status,
+            body.clone(),
+        )
+        .expect(1)
+        .create();
+        let _builds = answer(get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))), status, body).create();
+        let r = dc(&Api::datacenter(&s))
             .env("BITBUCKET_ACCESS_TOKEN", "")
             .env("BITBUCKET_USERNAME", "jenkins")
             .env("BITBUCKET_PASSWORD", "pa55-w0rd-xyz")
@@ -306,16 +323,12 @@ fn basic_auth_disabled_says_so_and_names_the_token_variable() {
 #[test]
 fn refused_token_passes_the_reason_on_and_names_the_permission() {
     let mut s = Server::new();
-    let body = json!({"errors": [{"context": null, "message": "Authentication failed. Please check your credentials and try again.", "exceptionName": "com.atlassian.bitbucket.auth.IncorrectPasswordAuthenticationException"}]});
-    let prs = get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0)))
-        .with_status(401)
-        .with_body(body.to_string())
+    let body = json!({"errors": [{"message": "Authentication failed. Please check your credentials and try again.", "exceptionName": "com.atlassian.bitbucket.auth.IncorrectPasswordAuthenticationException"}]});
+    let prs = answer(get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))), 401, body.clone())
         .expect(1)
         .create();
-    let _b = get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0)))
-        .with_status(401)
-        .create();
-    let r = dc(&s.url()).run();
+    let _b = answer(get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))), 401, body).create();
+    let r = dc(&Api::datacenter(&s)).run();
     assert_eq!(r.code, 3, "{}", r.stderr);
     prs.assert();
     assert!(
@@ -333,14 +346,9 @@ fn refused_token_passes_the_reason_on_and_names_the_permission() {
 
     let mut s = Server::new();
     let body = json!({"errors": [{"message": "You are not permitted to access this resource"}]});
-    let _p = get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0)))
-        .with_status(403)
-        .with_body(body.to_string())
-        .create();
-    let _b = get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0)))
-        .with_status(403)
-        .create();
-    let r = dc(&s.url()).run();
+    let _p = answer(get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))), 403, body.clone()).create();
+    let _b = answer(get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))), 403, body).create();
+    let r = dc(&Api::datacenter(&s)).run();
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(
         r.stderr.contains("You are not permitted to access this resource"),
@@ -377,7 +385,7 @@ fn no_credentials_is_a_config_error_and_nothing_is_sent() {
     for (extra, words) in cases {
         let mut s = Server::new();
         let any = s.mock("GET", mockito::Matcher::Any).expect(0).create();
-        let r = dc(&s.url())
+        let r = dc(&Api::datacenter_direct(&s)) // nothing may be sent: no proxy needed
             .env("BITBUCKET_ACCESS_TOKEN", "")
             .envs(extra.iter().copied())
             .run();
@@ -409,7 +417,7 @@ fn invalid_variables_are_config_errors_naming_them() {
     for (var, value, named) in cases {
         let mut s = Server::new();
         let any = s.mock("GET", mockito::Matcher::Any).expect(0).create();
-        let r = dc(&s.url()).env(var, value).run();
+        let r = dc(&Api::datacenter_direct(&s)).env(var, value).run();
         assert_eq!(r.code, 2, "{var}={value:?}: {}", r.stderr);
         assert!(r.stderr.contains(named), "{var}: {}", r.stderr);
         any.assert();
@@ -425,7 +433,7 @@ fn invalid_variables_are_config_errors_naming_them() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("BITBUCKET_SERVER_URL is not set"), "{}", r.stderr);
     // Neither BITBUCKET_COMMIT nor GIT_COMMIT nor BITBUCKET_PR_ID.
-    let r = dc("https://bitbucket.example.com").env("BITBUCKET_COMMIT", "").run();
+    let r = dc_at("https://bitbucket.example.com").env("BITBUCKET_COMMIT", "").run();
     assert_eq!(r.code, 2);
     assert!(
         r.stderr.contains("BITBUCKET_COMMIT") && r.stderr.contains("GIT_COMMIT"),
@@ -436,12 +444,11 @@ fn invalid_variables_are_config_errors_naming_them() {
 
 #[test]
 fn server_errors_are_passed_on() {
-    // 404: the server's reason plus what to check.
+    // 404: the server's reason plus what to check. Real servers send `"context": null`, which
+    // the 9.2 description does not allow, so this answer goes to the binary directly.
     let mut s = Server::new();
     let body = json!({"errors": [{"context": null, "message": "Repository PROJ/widget does not exist.", "exceptionName": "com.atlassian.bitbucket.repository.NoSuchRepositoryException"}]});
-    let prs = get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0)))
-        .with_status(404)
-        .with_body(body.to_string())
+    let prs = answer(get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))), 404, body)
         .expect(1)
         .create();
     let _b = ok(
@@ -449,7 +456,7 @@ fn server_errors_are_passed_on() {
         page(vec![], 0, None),
     )
     .create();
-    let r = dc(&s.url()).run();
+    let r = dc(&Api::datacenter_direct(&s)).run();
     assert_eq!(r.code, 4, "{}", r.stderr);
     prs.assert();
     assert!(
@@ -463,9 +470,7 @@ fn server_errors_are_passed_on() {
     // 5xx: retried, then the server's reason.
     let mut s = Server::new();
     let body = json!({"errors": [{"message": "The database is unavailable"}]});
-    let prs = get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0)))
-        .with_status(503)
-        .with_body(body.to_string())
+    let prs = answer(get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))), 503, body)
         .expect(4)
         .create();
     let _b = ok(
@@ -473,7 +478,7 @@ fn server_errors_are_passed_on() {
         page(vec![], 0, None),
     )
     .create();
-    let r = dc(&s.url()).run();
+    let r = dc(&Api::datacenter(&s)).run();
     assert_eq!(r.code, 4, "{}", r.stderr);
     prs.assert();
     assert!(
@@ -482,7 +487,7 @@ fn server_errors_are_passed_on() {
         r.stderr
     );
 
-    // A login page instead of JSON.
+    // A login page instead of JSON (not a JSON answer at all: directly to the binary).
     let mut s = Server::new();
     let _p = get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0)))
         .with_status(200)
@@ -494,7 +499,7 @@ fn server_errors_are_passed_on() {
         page(vec![], 0, None),
     )
     .create();
-    let r = dc(&s.url()).run();
+    let r = dc(&Api::datacenter_direct(&s)).run();
     assert_eq!(r.code, 4);
     assert!(r.stderr.contains("HTML page instead of JSON"), "{}", r.stderr);
 }
@@ -507,12 +512,14 @@ fn builds_that_cannot_be_read_are_an_error_not_an_empty_pass() {
         page(vec![pr7()], 0, None),
     )
     .create();
-    let b = get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0)))
-        .with_status(404)
-        .with_body(json!({"errors": [{"message": "Not Found"}]}).to_string())
-        .expect(1)
-        .create();
-    let r = dc(&s.url()).env("REQUIRE", "builds-passed").run();
+    let b = answer(
+        get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))),
+        404,
+        json!({"errors": [{"message": "Not Found"}]}),
+    )
+    .expect(1)
+    .create();
+    let r = dc(&Api::datacenter(&s)).env("REQUIRE", "builds-passed").run();
     assert_eq!(r.code, 4, "{}", r.stderr);
     b.assert();
     assert!(r.stderr.contains("build statuses cannot be read"), "{}", r.stderr);
@@ -533,7 +540,7 @@ fn paging_stops_on_a_page_that_points_nowhere() {
         page(vec![], 0, None),
     )
     .create();
-    let r = dc(&s.url()).run();
+    let r = dc(&Api::datacenter(&s)).run();
     assert_eq!(r.code, 4, "{}", r.stderr);
     assert!(r.stderr.contains("nextPageStart"), "{}", r.stderr);
 }
@@ -552,7 +559,7 @@ fn pr_id_fetches_that_pull_request_directly() {
     )
     .expect(1)
     .create();
-    let r = dc(&s.url())
+    let r = dc(&Api::datacenter(&s))
         .env("BITBUCKET_COMMIT", "")
         .env("BITBUCKET_PR_ID", "7")
         .run();
@@ -575,18 +582,15 @@ fn pr_id_fetches_that_pull_request_directly() {
     )
     .expect(1)
     .create();
-    let r = dc(&s.url()).env("BITBUCKET_PR_ID", "7").run();
+    let r = dc(&Api::datacenter(&s)).env("BITBUCKET_PR_ID", "7").run();
     assert_eq!(r.code, 0, "{}", r.stderr);
     pr.assert();
     builds.assert();
 
     let mut s = Server::new();
     let body = json!({"errors": [{"message": "Pull request 8 does not exist in PROJ/widget."}]});
-    let _pr = get(&mut s, &pr_path(8))
-        .with_status(404)
-        .with_body(body.to_string())
-        .create();
-    let r = dc(&s.url())
+    let _pr = answer(get(&mut s, &pr_path(8)), 404, body).create();
+    let r = dc(&Api::datacenter(&s))
         .env("BITBUCKET_COMMIT", "")
         .env("BITBUCKET_PR_ID", "8")
         .run();
@@ -613,7 +617,7 @@ fn server_under_a_context_path() {
     )
     .expect(1)
     .create();
-    let r = dc(&format!("{}/bitbucket/", s.url())).run();
+    let r = dc_at(&format!("{}/bitbucket/", s.url())).run();
     assert_eq!(r.code, 0, "{}", r.stderr);
     prs.assert();
     builds.assert();
@@ -635,7 +639,7 @@ fn server_under_a_context_path() {
         page(vec![], 0, None),
     )
     .create();
-    let r = dc(&format!("{}/bitbucket/rest/api/1.0", s.url())).run();
+    let r = dc_at(&format!("{}/bitbucket/rest/api/1.0", s.url())).run();
     assert_eq!(r.code, 0, "{}", r.stderr);
     prs.assert();
 }
@@ -653,13 +657,14 @@ fn personal_repository_key() {
         page(vec![], 0, None),
     )
     .create();
-    let r = dc(&s.url()).env("BITBUCKET_PROJECT_KEY", "~jane.doe").run();
+    let api = Api::datacenter(&s);
+    let r = dc(&api).env("BITBUCKET_PROJECT_KEY", "~jane.doe").run();
     assert_eq!(r.code, 0, "{}", r.stderr);
     prs.assert();
     assert_eq!(r.summary()["repository"]["full_name"], "~jane.doe/widget");
     assert_eq!(
         r.summary()["repository"]["url"],
-        format!("{}/users/jane.doe/repos/widget", s.url())
+        format!("{}/users/jane.doe/repos/widget", api.url())
     );
 }
 
@@ -682,7 +687,7 @@ fn jenkins_git_commit_and_its_own_running_build() {
         page(statuses, 0, None),
     )
     .create();
-    let r = dc(&s.url())
+    let r = dc(&Api::datacenter(&s))
         .env("BITBUCKET_COMMIT", "")
         .env("GIT_COMMIT", COMMIT)
         .env("BUILD_URL", own)
@@ -709,7 +714,7 @@ fn jenkins_git_commit_and_its_own_running_build() {
         page(vec![], 0, None),
     )
     .create();
-    let r = dc(&s.url()).env("GIT_COMMIT", HEAD2).run();
+    let r = dc(&Api::datacenter(&s)).env("GIT_COMMIT", HEAD2).run();
     assert_eq!(r.code, 0, "{}", r.stderr);
     prs.assert();
 }
@@ -729,7 +734,7 @@ fn gate_case(require: &str, adjust: impl Fn(&mut Value), statuses: Vec<Value>) -
         page(statuses, 0, None),
     )
     .create();
-    dc(&s.url()).env("REQUIRE", require).run()
+    dc(&Api::datacenter(&s)).env("REQUIRE", require).run()
 }
 
 #[test]
@@ -813,7 +818,7 @@ fn real_recorded_page_from_the_jenkins_plugin() {
             heads.push(head);
         }
     }
-    let r = dc(&s.url()).run();
+    let r = dc(&Api::datacenter(&s)).run();
     assert_eq!(r.code, 0, "{}", r.stderr);
     prs.assert();
     others.iter().for_each(Mock::assert);
@@ -865,7 +870,7 @@ fn real_recorded_pull_request_from_danger_js() {
     )
     .expect(1)
     .create();
-    let r = dc(&s.url())
+    let r = dc(&Api::datacenter(&s))
         .env("BITBUCKET_COMMIT", "")
         .env("BITBUCKET_PR_ID", "1")
         .run();
@@ -1087,7 +1092,7 @@ fn https_with_an_internal_ca_needs_ssl_cert_file() {
     let server = tls::serve(answer);
     let url = format!("https://localhost:{}", server.port);
 
-    let r = dc(&url).run();
+    let r = dc_at(&url).run();
     assert_eq!(r.code, 4, "an unknown CA is refused: {}", r.stderr);
     assert!(
         r.stderr.contains("certificate") && r.stderr.contains("SSL_CERT_FILE"),
@@ -1101,7 +1106,7 @@ fn https_with_an_internal_ca_needs_ssl_cert_file() {
     let dir = tempfile::tempdir().unwrap();
     let bundle = dir.path().join("internal-ca.pem");
     std::fs::write(&bundle, &server.ca_pem).unwrap();
-    let r = dc(&url)
+    let r = dc_at(&url)
         .env("SSL_CERT_FILE", &bundle)
         .env("REQUIRE", "open,builds-passed")
         .run();

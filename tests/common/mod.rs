@@ -201,6 +201,27 @@ impl Api {
         Api::prism(&spec, &upstream)
     }
 
+    /// Bitbucket Data Center: the description's server is `http://{baseurl}/rest` and its paths
+    /// start after `/rest`, while the binary sends `<BITBUCKET_SERVER_URL>/rest/...`. Prism
+    /// matches request paths against the paths alone, so it loads a copy whose paths carry the
+    /// `/rest` prefix, and forwards to the mock server unchanged.
+    pub fn datacenter(server: &mockito::Server) -> Api {
+        if std::env::var("PR_STATUS_CONTRACT").as_deref() != Ok("1") {
+            return Api::datacenter_direct(server);
+        }
+        Api::prism(&datacenter_spec(), &server.url())
+    }
+
+    /// The mock server itself, also in a contract run: for answers real Data Center servers
+    /// send that the 9.2 description does not allow (`"context": null` in `errors[]`, status
+    /// codes it does not list), and for a server under a context path.
+    pub fn datacenter_direct(server: &mockito::Server) -> Api {
+        Api {
+            url: server.url(),
+            prism: None,
+        }
+    }
+
     /// The mock server itself, also in a contract run: for tests that serve answers recorded
     /// from the real Bitbucket, which Atlassian's published schemas reject (they are stricter
     /// than the live API: `links` and `commit` objects with extra members, `null` objects).
@@ -244,6 +265,30 @@ impl Api {
     pub fn url(&self) -> &str {
         &self.url
     }
+}
+
+/// The Data Center description (`PR_STATUS_DC_OPENAPI`, default `../shared/vendor/`) with
+/// `/rest` in front of every path (see `Api::datacenter`), written once per test process.
+fn datacenter_spec() -> PathBuf {
+    static SPEC: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    SPEC.get_or_init(|| {
+        let src = std::env::var_os("PR_STATUS_DC_OPENAPI")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vendor/bitbucket-datacenter-9.2.openapi.json")
+            });
+        let text = std::fs::read_to_string(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+        let mut spec: Value = serde_json::from_str(&text).unwrap();
+        let paths = spec["paths"].as_object().unwrap().clone();
+        spec["paths"] = paths.into_iter().map(|(p, v)| (format!("/rest{p}"), v)).collect();
+        spec["servers"] = serde_json::json!([{"url": "/"}]);
+        let out = std::env::temp_dir().join("pr-status-datacenter-openapi-rest.json");
+        let tmp = out.with_extension(format!("{}.tmp", std::process::id()));
+        std::fs::write(&tmp, spec.to_string()).unwrap();
+        std::fs::rename(&tmp, &out).unwrap();
+        out
+    })
+    .clone()
 }
 
 impl Drop for Api {
