@@ -10,6 +10,7 @@
 //!   mock (`Api::datacenter`), which refuses any request or answer the description does not
 //!   allow. Answers real servers send that the description does not allow go direct
 //!   (`Api::datacenter_direct`, each with its reason).
+//!
 //! `scripts/contract-datacenter.sh` adds scenarios against a fake server and negative controls.
 
 mod common;
