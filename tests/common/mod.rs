@@ -184,6 +184,7 @@ pub fn cloud_page(values: Vec<Value>, next: Option<String>) -> String {
 pub struct Api {
     url: String,
     prism: Option<std::process::Child>,
+    log: Option<PathBuf>,
 }
 
 impl Api {
@@ -195,6 +196,7 @@ impl Api {
             return Api {
                 url: upstream,
                 prism: None,
+                log: None,
             };
         }
         let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vendor/bitbucket-cloud.openapi.json");
@@ -219,6 +221,7 @@ impl Api {
         Api {
             url: server.url(),
             prism: None,
+            log: None,
         }
     }
 
@@ -229,6 +232,7 @@ impl Api {
         Api {
             url: format!("{}/2.0", server.url()),
             prism: None,
+            log: None,
         }
     }
 
@@ -238,7 +242,8 @@ impl Api {
             .local_addr()
             .unwrap()
             .port();
-        let log = std::fs::File::create(std::env::temp_dir().join(format!("prism-{port}.log"))).unwrap();
+        let log_path = std::env::temp_dir().join(format!("prism-{port}.log"));
+        let log = std::fs::File::create(&log_path).unwrap();
         let child = std::process::Command::new("prism")
             .args(["proxy", "--errors", "-h", "127.0.0.1", "-p", &port.to_string()])
             .arg(spec)
@@ -258,6 +263,7 @@ impl Api {
         Api {
             url: format!("http://127.0.0.1:{port}"),
             prism: Some(child),
+            log: Some(log_path),
         }
     }
 
@@ -296,6 +302,12 @@ impl Drop for Api {
         if let Some(child) = &mut self.prism {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        // Kept when the test failed (its violations are in the proxy's log), else removed.
+        if let Some(log) = &self.log {
+            if !std::thread::panicking() {
+                let _ = std::fs::remove_file(log);
+            }
         }
     }
 }
