@@ -1,13 +1,21 @@
 # pr-status container image: one static binary, the CA bundle and a non-root user, nothing else.
 #
-#   docker build -t pr-status .
-#   docker run --rm -v "$PWD:/workspace" -e BITBUCKET_WORKSPACE=... pr-status
+#   docker build -t prstatus/pr-status:0.1.0 .
+#   docker run --rm -v "$PWD:/workspace" -e BITBUCKET_WORKSPACE=... prstatus/pr-status:0.1.0
 #
-# The final stage is also what scripts/container-smoke.sh rebuilds locally (it copies the lines
-# after the last `FROM scratch` and points each `COPY --from=` at local files), and
-# action.Dockerfile is this file with the `USER` line dropped (GitHub runs Docker actions as
-# root); scripts/dockerfile_stages.py checks that they agree. Keep the final stage to
-# COPY/USER/WORKDIR/ENV/ENTRYPOINT/LABEL lines.
+# Two images come out of this file. The default target (the last stage, what `docker build .`
+# builds) has no shell at all. The `shell` target is the same image plus a static busybox
+# (/bin/sh and the usual utilities), for CIs that run a script inside the job's image (GitLab
+# CI's `image:`, Jenkins' `docker.image(...).inside`):
+#
+#   docker build --target shell -t prstatus/pr-status:0.1.0-shell .
+#
+# Both targets are FROM scratch, directly or through the `runtime` stage; keep their stages to
+# COPY/USER/WORKDIR/ENV/ENTRYPOINT/LABEL lines. scripts/container-smoke.sh rebuilds each target
+# locally from those lines, pointing every `COPY --from=` at local files, and action.Dockerfile
+# is the default target with the `USER` line dropped (GitHub runs Docker actions as root) and
+# without the stages only the `shell` target uses; scripts/dockerfile_stages.py generates both
+# and checks that action.Dockerfile agrees.
 
 # ---- build: the static binary ---------------------------------------------------------------
 FROM rust:1.95-bookworm AS build
@@ -38,8 +46,21 @@ FROM rust:1.95-bookworm AS rootfs
 COPY docker/rootfs.sh /usr/local/bin/make-rootfs
 RUN make-rootfs /rootfs
 
-# ---- final: FROM scratch ----------------------------------------------------------------------
-FROM scratch
+# ---- busybox: a static shell for the `shell` target ---------------------------------------------
+# docker/busybox.sh is shared with the smoke test, which lays out the host's busybox-static the
+# same way. Not pinned (DL3008): bookworm's point and security releases replace the package on
+# the mirror, so a pinned version would stop building; the image is as reproducible as the
+# floating rust:1.95-bookworm tag it starts from.
+FROM rust:1.95-bookworm AS busybox
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends busybox-static \
+    && rm -rf /var/lib/apt/lists/*
+COPY docker/busybox.sh /usr/local/bin/make-busybox
+RUN make-busybox /busybox
+
+# ---- runtime: FROM scratch, what both images hold ----------------------------------------------
+FROM scratch AS runtime
 LABEL org.opencontainers.image.title="pr-status" \
       org.opencontainers.image.description="CI step that reports and gates on the pull requests containing the commit being built" \
       org.opencontainers.image.licenses="MIT"
@@ -52,3 +73,14 @@ USER 10001:10001
 # Pipelines and GitHub set their own working directory at run time.
 WORKDIR /workspace
 ENTRYPOINT ["/usr/local/bin/pr-status"]
+
+# ---- shell: the runtime plus /bin/sh, tagged prstatus/pr-status:<version>-shell ----------------
+# Same user, working directory and entrypoint; CI jobs that run a script override the
+# entrypoint (GitLab: `entrypoint: [""]`, Jenkins: `.inside('--entrypoint=')`).
+FROM runtime AS shell
+LABEL org.opencontainers.image.description="CI step that reports and gates on the pull requests containing the commit being built; with a static busybox shell for CI job images"
+COPY --from=busybox /busybox/ /
+ENV PATH=/usr/local/bin:/bin
+
+# ---- default: the last stage, so `docker build .` gives the runtime without a shell -------------
+FROM runtime

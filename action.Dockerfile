@@ -1,19 +1,28 @@
 # GENERATED from Dockerfile by `scripts/dockerfile_stages.py action Dockerfile`; do not edit.
-# The GitHub Action (action.yml) builds this file. It is the Dockerfile without the final
-# stage's USER line: GitHub runs Docker actions as root, and a non-root user could not write
-# to the runner's workspace, GITHUB_OUTPUT or GITHUB_STEP_SUMMARY.
+# The GitHub Action (action.yml) builds this file. It is the Dockerfile's default target without
+# its USER line: GitHub runs Docker actions as root, and a non-root user could not write to the
+# runner's workspace, GITHUB_OUTPUT or GITHUB_STEP_SUMMARY. The stages only the `shell` target
+# uses are left out, so that no Docker builder spends time on them.
 # scripts/check-packaging.sh fails when the two disagree.
 
 # pr-status container image: one static binary, the CA bundle and a non-root user, nothing else.
 #
-#   docker build -t pr-status .
-#   docker run --rm -v "$PWD:/workspace" -e BITBUCKET_WORKSPACE=... pr-status
+#   docker build -t prstatus/pr-status:0.1.0 .
+#   docker run --rm -v "$PWD:/workspace" -e BITBUCKET_WORKSPACE=... prstatus/pr-status:0.1.0
 #
-# The final stage is also what scripts/container-smoke.sh rebuilds locally (it copies the lines
-# after the last `FROM scratch` and points each `COPY --from=` at local files), and
-# action.Dockerfile is this file with the `USER` line dropped (GitHub runs Docker actions as
-# root); scripts/dockerfile_stages.py checks that they agree. Keep the final stage to
-# COPY/USER/WORKDIR/ENV/ENTRYPOINT/LABEL lines.
+# Two images come out of this file. The default target (the last stage, what `docker build .`
+# builds) has no shell at all. The `shell` target is the same image plus a static busybox
+# (/bin/sh and the usual utilities), for CIs that run a script inside the job's image (GitLab
+# CI's `image:`, Jenkins' `docker.image(...).inside`):
+#
+#   docker build --target shell -t prstatus/pr-status:0.1.0-shell .
+#
+# Both targets are FROM scratch, directly or through the `runtime` stage; keep their stages to
+# COPY/USER/WORKDIR/ENV/ENTRYPOINT/LABEL lines. scripts/container-smoke.sh rebuilds each target
+# locally from those lines, pointing every `COPY --from=` at local files, and action.Dockerfile
+# is the default target with the `USER` line dropped (GitHub runs Docker actions as root) and
+# without the stages only the `shell` target uses; scripts/dockerfile_stages.py generates both
+# and checks that action.Dockerfile agrees.
 
 # ---- build: the static binary ---------------------------------------------------------------
 FROM rust:1.95-bookworm AS build
@@ -44,8 +53,8 @@ FROM rust:1.95-bookworm AS rootfs
 COPY docker/rootfs.sh /usr/local/bin/make-rootfs
 RUN make-rootfs /rootfs
 
-# ---- final: FROM scratch ----------------------------------------------------------------------
-FROM scratch
+# ---- runtime: FROM scratch, what both images hold ----------------------------------------------
+FROM scratch AS runtime
 LABEL org.opencontainers.image.title="pr-status" \
       org.opencontainers.image.description="CI step that reports and gates on the pull requests containing the commit being built" \
       org.opencontainers.image.licenses="MIT"
@@ -58,3 +67,6 @@ COPY --from=build /out/pr-status /usr/local/bin/pr-status
 # Pipelines and GitHub set their own working directory at run time.
 WORKDIR /workspace
 ENTRYPOINT ["/usr/local/bin/pr-status"]
+
+# ---- default: the last stage, so `docker build .` gives the runtime without a shell -------------
+FROM runtime

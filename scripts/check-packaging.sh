@@ -32,8 +32,10 @@ step "hadolint Dockerfile" hadolint Dockerfile
 step "hadolint action.Dockerfile" hadolint action.Dockerfile
 step "action.Dockerfile is generated from Dockerfile" \
   python3 scripts/dockerfile_stages.py check Dockerfile action.Dockerfile
-step "the smoke Containerfile can be derived from Dockerfile's final stage" \
+step "the smoke Containerfile can be derived from Dockerfile's default target" \
   python3 scripts/dockerfile_stages.py smoke Dockerfile >/dev/null
+step "the smoke Containerfile can be derived from Dockerfile's shell target" \
+  python3 scripts/dockerfile_stages.py smoke Dockerfile shell >/dev/null
 step "pipe.yml, action.yml and bitbucket-pipelines.yml against SPEC.md" \
   python3 scripts/check_pipe.py "$repo" "$spec"
 

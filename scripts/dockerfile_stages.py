@@ -1,22 +1,28 @@
 #!/usr/bin/env python3
 """Derives the other container files from the root Dockerfile, so they cannot drift from it.
 
-  dockerfile_stages.py smoke DOCKERFILE
-      Prints a Containerfile for the smoke test: the Dockerfile's final stage (everything after
-      the last `FROM scratch`), with each `COPY --from=STAGE /abs/src ... dest` rewritten to
+The Dockerfile builds two images: the default target (its last stage) and the `shell` target.
+Each is FROM scratch, directly or through named stages (`FROM runtime AS shell`); the chain of
+stages from scratch to the target is what "the target's stages" means below.
+
+  dockerfile_stages.py smoke DOCKERFILE [TARGET]
+      Prints a Containerfile for the smoke test: `FROM scratch` and the lines of TARGET's stages
+      (default: the last stage), with each `COPY --from=STAGE /abs/src ... dest` rewritten to
       `COPY STAGE/abs/src ... dest`, i.e. to files the smoke script lays out in its build
       context under a folder named after the stage.
 
   dockerfile_stages.py action DOCKERFILE
-      Prints action.Dockerfile: the Dockerfile with the final stage's USER line removed, because
-      GitHub runs Docker actions as root (a non-root user cannot write to the runner-owned
-      workspace or to the GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files).
+      Prints action.Dockerfile: the Dockerfile with the USER line of the default target's
+      stages removed, because GitHub runs Docker actions as root (a non-root user cannot write
+      to the runner-owned workspace or to the GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files), and
+      without the stages the default target does not use (the `shell` target and its busybox),
+      which GitHub would otherwise build on every run with Docker's legacy builder.
 
   dockerfile_stages.py check DOCKERFILE ACTION_DOCKERFILE
       Exits 1, with a diff, when ACTION_DOCKERFILE is not what `action` prints.
 
-  dockerfile_stages.py stages DOCKERFILE
-      Prints the names of the stages the final stage copies from.
+  dockerfile_stages.py stages DOCKERFILE [TARGET]
+      Prints the names of the stages TARGET's stages copy from (default: the last stage).
 
   dockerfile_stages.py context DOCKERFILE STAGE OUTDIR
       Copies into OUTDIR what STAGE's own `COPY` lines (those without --from) take from the
@@ -31,17 +37,19 @@ import posixpath
 import shlex
 import shutil
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
-# Instructions the final stage may hold: anything that runs code would need a shell, which a
+# Instructions a target's stages may hold: anything that runs code would need a shell, which a
 # scratch image does not have, and would not be reproduced by the smoke image either.
 FINAL_STAGE_ALLOWED = {"COPY", "USER", "WORKDIR", "ENV", "ENTRYPOINT", "CMD", "LABEL", "EXPOSE"}
 
 ACTION_HEADER = """\
 # GENERATED from Dockerfile by `scripts/dockerfile_stages.py action Dockerfile`; do not edit.
-# The GitHub Action (action.yml) builds this file. It is the Dockerfile without the final
-# stage's USER line: GitHub runs Docker actions as root, and a non-root user could not write
-# to the runner's workspace, GITHUB_OUTPUT or GITHUB_STEP_SUMMARY.
+# The GitHub Action (action.yml) builds this file. It is the Dockerfile's default target without
+# its USER line: GitHub runs Docker actions as root, and a non-root user could not write to the
+# runner's workspace, GITHUB_OUTPUT or GITHUB_STEP_SUMMARY. The stages only the `shell` target
+# uses are left out, so that no Docker builder spends time on them.
 # scripts/check-packaging.sh fails when the two disagree.
 
 """
@@ -75,28 +83,101 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
     return out
 
 
-def final_stage(text: str) -> list[tuple[int, str]]:
-    lines = logical_lines(text)
-    starts = [i for i, (_, l) in enumerate(lines) if l.split()[0].upper() == "FROM"]
-    if not starts:
+@dataclass
+class Stage:
+    name: str | None
+    base: str
+    lineno: int  # 1-based line of the FROM
+    lines: list[tuple[int, str]] = field(default_factory=list)  # logical lines after the FROM
+
+
+def parse_stages(text: str) -> list[Stage]:
+    stages: list[Stage] = []
+    for no, line in logical_lines(text):
+        words = line.split()
+        if words[0].upper() == "FROM":
+            args = [w for w in words[1:] if not w.startswith("--")]  # --platform=...
+            if not args:
+                raise DockerfileError(f"line {no}: FROM without an image")
+            name = args[2] if len(args) >= 3 and args[1].upper() == "AS" else None
+            stages.append(Stage(name, args[0], no))
+        elif stages:
+            stages[-1].lines.append((no, line))
+    if not stages:
         raise DockerfileError("no FROM line")
-    last = starts[-1]
-    words = lines[last][1].split()
-    if len(words) < 2 or words[1] != "scratch":
-        raise DockerfileError(f"the final stage must be `FROM scratch`, found `{lines[last][1]}`")
-    return lines[last + 1 :]
+    return stages
 
 
-def smoke_containerfile(text: str) -> str:
+def find_stage(stages: list[Stage], name: str, before: int | None = None) -> Stage | None:
+    """The stage called NAME (or numbered NAME), among the first BEFORE stages."""
+    pool = stages[:before] if before is not None else stages
+    if name.isdigit():
+        return pool[int(name)] if int(name) < len(pool) else None
+    return next((s for s in pool if s.name == name), None)
+
+
+def target_chain(stages: list[Stage], target: str | None) -> list[Stage]:
+    """The stages from scratch to TARGET (default: the last stage), base first."""
+    stage = stages[-1] if target is None else find_stage(stages, target)
+    if stage is None:
+        raise DockerfileError(f"no stage named {target!r}")
+    label = "the last stage" if target is None else f"target {target!r}"
+    chain = [stage]
+    while chain[0].base != "scratch":
+        base = find_stage(stages, chain[0].base, stages.index(chain[0]))
+        if base is None:
+            raise DockerfileError(
+                f"{label} must be built FROM scratch (directly or through named stages); "
+                f"line {chain[0].lineno} starts FROM {chain[0].base}"
+            )
+        chain.insert(0, base)
+    return chain
+
+
+def copy_sources(stages: list[Stage], stage: Stage) -> list[Stage]:
+    """The stages STAGE itself uses: its base and those it copies from."""
+    used = []
+    idx = stages.index(stage)
+    base = find_stage(stages, stage.base, idx)
+    if base is not None:
+        used.append(base)
+    for _, line in stage.lines:
+        for w in line.split():
+            if w.startswith("--from="):
+                s = find_stage(stages, w.split("=", 1)[1], idx)
+                if s is not None and s not in used:
+                    used.append(s)
+    return used
+
+
+def needed_stages(stages: list[Stage], target: str | None = None) -> list[Stage]:
+    """Every stage building TARGET (default: the last stage) needs, in file order."""
+    todo = [target_chain(stages, target)[-1]]
+    seen: list[Stage] = []
+    while todo:
+        s = todo.pop()
+        if s in seen:
+            continue
+        seen.append(s)
+        todo.extend(copy_sources(stages, s))
+    return [s for s in stages if s in seen]
+
+
+def target_lines(text: str, target: str | None = None) -> list[tuple[int, str]]:
+    return [line for stage in target_chain(parse_stages(text), target) for line in stage.lines]
+
+
+def smoke_containerfile(text: str, target: str | None = None) -> str:
+    what = "default target (the last stage)" if target is None else f"`{target}` target"
     out = [
-        "# GENERATED by scripts/dockerfile_stages.py from the Dockerfile's final stage.",
+        f"# GENERATED by scripts/dockerfile_stages.py from the Dockerfile's {what}.",
         "FROM scratch",
     ]
-    for no, line in final_stage(text):
+    for no, line in target_lines(text, target):
         instr = line.split()[0].upper()
         if instr not in FINAL_STAGE_ALLOWED:
             raise DockerfileError(
-                f"line {no}: `{instr}` in the final stage; only {sorted(FINAL_STAGE_ALLOWED)}"
+                f"line {no}: `{instr}` in a FROM scratch target; only {sorted(FINAL_STAGE_ALLOWED)}"
             )
         if instr == "COPY":
             rest = line.split(None, 1)[1]
@@ -113,7 +194,7 @@ def smoke_containerfile(text: str) -> str:
                 else:
                     kept.append(f)
             if stage is None:
-                raise DockerfileError(f"line {no}: COPY without --from= in the final stage")
+                raise DockerfileError(f"line {no}: COPY without --from= in a FROM scratch target")
             if len(paths) < 2:
                 raise DockerfileError(f"line {no}: COPY needs a source and a destination")
             srcs, dest = paths[:-1], paths[-1]
@@ -126,9 +207,9 @@ def smoke_containerfile(text: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def stages_copied_from(text: str) -> list[str]:
+def stages_copied_from(text: str, target: str | None = None) -> list[str]:
     names = []
-    for _, line in final_stage(text):
+    for _, line in target_lines(text, target):
         for w in line.split():
             if w.startswith("--from="):
                 name = w.split("=", 1)[1]
@@ -138,19 +219,10 @@ def stages_copied_from(text: str) -> list[str]:
 
 
 def stage_lines(text: str, name: str) -> list[tuple[int, str]]:
-    lines = logical_lines(text)
-    out: list[tuple[int, str]] = []
-    inside = False
-    for no, line in lines:
-        words = line.split()
-        if words[0].upper() == "FROM":
-            inside = len(words) >= 4 and words[-2].upper() == "AS" and words[-1] == name
-            continue
-        if inside:
-            out.append((no, line))
-    if not out:
+    stage = next((s for s in parse_stages(text) if s.name == name), None)
+    if stage is None or not stage.lines:
         raise DockerfileError(f"no stage named {name!r}")
-    return out
+    return stage.lines
 
 
 IGNORED_DIRS = {"target", ".git"}
@@ -195,20 +267,38 @@ def copy_stage_context(text: str, name: str, context: Path, outdir: Path) -> lis
 
 def action_dockerfile(text: str) -> str:
     src = text.splitlines()
-    # Line number (1-based) of the last FROM: USER lines after it are dropped.
-    last_from = max(
-        i for i, l in enumerate(src) if l.strip().upper().startswith("FROM ")
-    )
+    stages = parse_stages(text)
+    needed = needed_stages(stages)
+    chain = target_chain(stages, None)
+
+    # A stage's text starts at the comment block right above its FROM (its `# ---- name` header).
+    def section_start(stage: Stage) -> int:
+        i = stage.lineno - 1
+        while i > 0 and src[i - 1].strip().startswith("#"):
+            i -= 1
+        return i
+
+    starts = [section_start(s) for s in stages]
+    dropped_lines: set[int] = set()
+    for i, s in enumerate(stages):
+        if s not in needed:
+            end = starts[i + 1] if i + 1 < len(stages) else len(src)
+            dropped_lines.update(range(starts[i], end))
+    user_lines = {
+        no - 1 for s in chain for no, line in s.lines if line.split()[0].upper() == "USER"
+    }
+    if len(user_lines) != 1:
+        raise DockerfileError(
+            f"expected one USER line in the default target's stages, found {len(user_lines)}"
+        )
     body = []
-    dropped = 0
-    for i, l in enumerate(src):
-        if i > last_from and l.strip().upper().startswith("USER "):
-            body.append("# (USER left out: GitHub runs Docker actions as root.)")
-            dropped += 1
+    for i, line in enumerate(src):
+        if i in dropped_lines:
             continue
-        body.append(l)
-    if dropped != 1:
-        raise DockerfileError(f"expected one USER line in the final stage, found {dropped}")
+        if i in user_lines:
+            body.append("# (USER left out: GitHub runs Docker actions as root.)")
+            continue
+        body.append(line)
     return ACTION_HEADER + "\n".join(body) + "\n"
 
 
@@ -219,8 +309,12 @@ def main(argv: list[str]) -> int:
     mode, dockerfile = argv[1], Path(argv[2])
     text = dockerfile.read_text()
     try:
+        if mode in ("smoke", "stages") and len(argv) > 4:
+            print(__doc__, file=sys.stderr)
+            return 2
+        target = argv[3] if mode in ("smoke", "stages") and len(argv) == 4 else None
         if mode == "smoke":
-            sys.stdout.write(smoke_containerfile(text))
+            sys.stdout.write(smoke_containerfile(text, target))
         elif mode == "context":
             if len(argv) != 5:
                 print(__doc__, file=sys.stderr)
@@ -228,7 +322,7 @@ def main(argv: list[str]) -> int:
             copied = copy_stage_context(text, argv[3], dockerfile.resolve().parent, Path(argv[4]))
             print(" ".join(copied))
         elif mode == "stages":
-            print("\n".join(stages_copied_from(text)))
+            print("\n".join(stages_copied_from(text, target)))
         elif mode == "action":
             sys.stdout.write(action_dockerfile(text))
         else:

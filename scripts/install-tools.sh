@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the packaging and contract checks need on a fresh Debian machine (run as root):
-# podman + runc for the container smoke test, check-jsonschema / hadolint / PyYAML for the
-# lint checks, and Prism for the contract tests. Idempotent: anything already present is skipped.
+# podman + runc and busybox-static (the static /bin/busybox the smoke test puts into the image's
+# `shell` variant; it replaces Debian's dynamically linked `busybox` package) for the container
+# smoke test, check-jsonschema / hadolint / PyYAML for the lint checks, and Prism for the
+# contract tests. Idempotent: anything already present is skipped.
 set -euo pipefail
 
 log() { printf 'install-tools: %s\n' "$*" >&2; }
@@ -9,6 +11,7 @@ log() { printf 'install-tools: %s\n' "$*" >&2; }
 need_apt=()
 command -v podman >/dev/null 2>&1 || need_apt+=(podman)
 command -v runc >/dev/null 2>&1 || need_apt+=(runc)
+dpkg-query -W -f '${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || need_apt+=(busybox-static)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -36,4 +39,5 @@ for tool in podman runc check-jsonschema hadolint prism; do
   command -v "$tool" >/dev/null 2>&1 || { log "error: $tool is still missing after install"; exit 1; }
 done
 python3 -c 'import yaml' || { log "error: PyYAML is still missing after install"; exit 1; }
+[ -x /bin/busybox ] || { log "error: /bin/busybox (busybox-static) is still missing after install"; exit 1; }
 log "tools ready"
