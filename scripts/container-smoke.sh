@@ -10,7 +10,7 @@
 # fake Bitbucket Cloud API on loopback, and action.Dockerfile's variant the way GitHub's runner
 # does; and the `shell` image: `sh -c`, and a GitLab CI job as GitLab Runner's Docker executor
 # runs one (the shell found by the runner's probe, the job script on stdin) against a fake
-# GitLab API on loopback.
+# GitLab API on loopback; and the binary copied out of the image into another one.
 #
 # Needs podman + runc, python3 with PyYAML, cargo, readelf and busybox-static
 # (scripts/install-tools.sh).
@@ -31,6 +31,7 @@ podman=(podman --runtime runc)
 ulimits=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 tag=localhost/pr-status-smoke:$$
 shell_tag=localhost/pr-status-shell-smoke:$$
+own_tag=localhost/pr-status-own-smoke:$$
 action_tag=localhost/pr-status-action-smoke:$$
 busybox=${PR_STATUS_SMOKE_BUSYBOX:-/bin/busybox} # must be static: Debian's busybox-static
 commit=3f786850e387550fdab836ed7e6dc881de23001b
@@ -45,7 +46,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/pr-status-smoke.XXXXXX")
 fake_pid=
 cleanup() {
   [ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null
-  "${podman[@]}" rmi -f "$tag" "$shell_tag" "$action_tag" >/dev/null 2>&1 || true
+  "${podman[@]}" rmi -f "$tag" "$shell_tag" "$own_tag" "$action_tag" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -177,6 +178,16 @@ for require in "" "merged,approved" "open"; do
     expect "$label: exit code 0 (report only)" test "$rc" = 0
   fi
 done
+
+# ---- docs/other-ci.md's user mapping: a workspace only the CI's user may write ------------------
+out_dir=$work/user-mapped
+mkdir -p "$out_dir" && chown 12345:12345 "$out_dir" && chmod 0755 "$out_dir"
+run_image --network=none -v "$out_dir:/workspace" -- demo
+expect "workspace owned by another user, image's own user 10001: exit 2, nothing written ($rc: $out)" \
+  test "$rc" = 2 -a ! -e "$out_dir/pr-status.json"
+run_image --network=none --user 12345:12345 -v "$out_dir:/workspace" -- demo
+expect "the same workspace with --user 12345:12345: exit 0, pr-status.json belongs to 12345 ($rc)" \
+  test "$rc" = 0 -a "$(stat -c %u "$out_dir/pr-status.json" 2>/dev/null)" = 12345
 
 # ---- the pipe's environment against a fake Bitbucket Cloud on loopback -------------------------
 python3 scripts/fake_bitbucket_cloud.py --port-file "$work/port" --log "$work/requests.log" \
@@ -390,6 +401,22 @@ expect "GitLab job, REQUIRE=merged: the job fails with pr-status's exit code 1 (
 kill "$fake_pid" 2>/dev/null || true
 wait "$fake_pid" 2>/dev/null || true
 fake_pid=
+
+# ---- docs/other-ci.md's "copy the binary into your own image", with the default image as source --
+ctx=$(mktemp -d "$work/ctx.XXXXXX")
+docker/busybox.sh "$ctx/busybox" "$busybox"
+cat > "$ctx/Containerfile" <<EOF
+FROM scratch
+COPY busybox/ /
+COPY --from=$tag /usr/local/bin/pr-status /usr/local/bin/
+COPY --from=$tag /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/
+ENV PATH=/usr/local/bin:/bin
+EOF
+"${podman[@]}" build --quiet --layers=false "${ulimits[@]}" --tag "$own_tag" --file "$ctx/Containerfile" "$ctx" >/dev/null
+run_in "$own_tag" --network=none -- sh -c 'pr-status --version'
+expect "COPY --from=<image> /usr/local/bin/pr-status into another image: it runs there ($out)" \
+  bash -c '[ "$1" -eq 0 ] && printf "%s" "$2" | grep -q -- "$3"' _ "$rc" "$out" "$version"
+"${podman[@]}" rmi -f "$own_tag" >/dev/null 2>&1 || true
 
 # ---- the GitHub Action's image, run the way the runner runs it ---------------------------------
 echo "--- podman build (default target of action.Dockerfile) and action.yml's environment"
