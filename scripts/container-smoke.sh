@@ -179,7 +179,7 @@ for require in "" "merged,approved" "open"; do
   fi
 done
 
-# ---- docs/other-ci.md's user mapping: a workspace only the CI's user may write ------------------
+# ---- README "Other CIs"'s user mapping: a workspace only the CI's user may write ------------------
 out_dir=$work/user-mapped
 mkdir -p "$out_dir" && chown 12345:12345 "$out_dir" && chmod 0755 "$out_dir"
 run_image --network=none -v "$out_dir:/workspace" -- demo
@@ -402,7 +402,7 @@ kill "$fake_pid" 2>/dev/null || true
 wait "$fake_pid" 2>/dev/null || true
 fake_pid=
 
-# ---- docs/other-ci.md's "copy the binary into your own image", with the default image as source --
+# ---- README "Other CIs"'s "copy the binary into your own image", with the default image as source --
 ctx=$(mktemp -d "$work/ctx.XXXXXX")
 docker/busybox.sh "$ctx/busybox" "$busybox"
 cat > "$ctx/Containerfile" <<EOF
