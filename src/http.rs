@@ -54,16 +54,12 @@ pub struct Response {
 impl Response {
     /// Parses the body, naming the request and what was wrong when it is not the expected JSON.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        serde_json::from_slice(&self.body).map_err(|e| {
-            Error::api(
-                Some(self.status.as_u16()),
-                format!(
-                    "GET {} gave a malformed answer: {}",
-                    self.url.path(),
-                    describe_bad_body(&self.headers, &self.body, &e)
-                ),
-            )
-        })
+        parse_json(
+            &format!("GET {}", self.url.path()),
+            Some(self.status.as_u16()),
+            &self.headers,
+            &self.body,
+        )
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -105,6 +101,21 @@ fn link_rel_next(value: &str) -> Option<String> {
         rest = tail;
     }
     None
+}
+
+/// Parses an answer body as `T`. Anything else (HTML, an empty body, wrong types, nesting
+/// deeper than serde_json's limit) is a malformed-answer `Error::Api` naming `what`; never a
+/// panic. Providers' public page parsers use this too, so property tests exercise the same path.
+pub fn parse_json<T: DeserializeOwned>(what: &str, status: Option<u16>, headers: &HeaderMap, body: &[u8]) -> Result<T> {
+    serde_json::from_slice(body).map_err(|e| {
+        Error::api(
+            status,
+            format!(
+                "{what} gave a malformed answer: {}",
+                describe_bad_body(headers, body, &e)
+            ),
+        )
+    })
 }
 
 fn describe_bad_body(headers: &HeaderMap, body: &[u8], e: &serde_json::Error) -> String {
@@ -159,7 +170,15 @@ pub fn client(settings: &HttpSettings, guard: Option<Origin>) -> Result<reqwest:
         if attempt.previous().len() >= 5 {
             attempt.error("too many redirects")
         } else if guard.as_ref().is_some_and(|o| *o != Origin::of(attempt.url())) {
-            attempt.error("redirect to another origin refused: credentials are only sent to the API's own host")
+            let to = attempt.url();
+            let target = format!("{}://{}", to.scheme(), to.host_str().unwrap_or("?"));
+            let target = match to.port() {
+                Some(p) => format!("{target}:{p}"),
+                None => target,
+            };
+            attempt.error(format!(
+                "redirect to another origin ({target}) refused: credentials are only sent to the API's own host"
+            ))
         } else {
             attempt.follow()
         }
@@ -323,7 +342,7 @@ impl Http {
             self.requests.fetch_add(1, Ordering::Relaxed);
             let started = Instant::now();
             self.debug(&format!("-> {method} {url} (attempt {attempt})"));
-            let outcome = self.once(req).await;
+            let outcome = self.once(req, &what, &url).await;
             let retry = match outcome {
                 Ok(resp) if resp.status.is_success() => {
                     self.debug(&format!(
@@ -381,8 +400,13 @@ impl Http {
         }
     }
 
-    async fn once(&self, req: reqwest::RequestBuilder) -> std::result::Result<Response, Failure> {
-        let resp = req.send().await.map_err(|e| self.transport_error(&e))?;
+    async fn once(
+        &self,
+        req: reqwest::RequestBuilder,
+        what: &str,
+        sent: &Url,
+    ) -> std::result::Result<Response, Failure> {
+        let resp = req.send().await.map_err(|e| self.transport_error(&e, what, sent))?;
         let status = resp.status();
         let headers = resp.headers().clone();
         let url = resp.url().clone();
@@ -406,7 +430,7 @@ impl Http {
                     }
                 }
                 Ok(None) => break,
-                Err(e) => return Err(self.transport_error(&e)),
+                Err(e) => return Err(self.transport_error(&e, what, sent)),
             }
         }
         Ok(Response {
@@ -417,12 +441,19 @@ impl Http {
         })
     }
 
-    fn transport_error(&self, e: &reqwest::Error) -> Failure {
-        let host = e.url().and_then(|u| u.host_str()).unwrap_or("the server").to_string();
+    /// A transport failure as one line naming the request, the host and the root cause.
+    /// reqwest's own text carries the whole URL (with a query of several hundred characters)
+    /// and, for failures while reading the body, no host at all.
+    fn transport_error(&self, e: &reqwest::Error, what: &str, sent: &Url) -> Failure {
+        let host = sent.host_str().unwrap_or("the server").to_string();
         if e.is_redirect() {
             return Failure::Final(Error::api(
                 None,
-                format!("{} answered with a redirect that was refused: {}", self.forge, chain(e)),
+                format!(
+                    "{} answered {what} with a redirect that was refused: {}",
+                    self.forge,
+                    root_cause(e)
+                ),
             ));
         }
         if let Some(tls) = find_cause::<rustls::Error>(e) {
@@ -434,14 +465,25 @@ impl Http {
         }
         if e.is_timeout() {
             return Failure::Retry(Error::Network(format!(
-                "{host} did not answer within HTTP_TIMEOUT={}s",
+                "{what}: {host} did not answer within HTTP_TIMEOUT={}s",
                 self.settings.timeout.as_secs()
             )));
         }
         if e.is_connect() {
-            return Failure::Retry(Error::Network(format!("cannot connect to {host}: {}", chain(e))));
+            return Failure::Retry(Error::Network(format!(
+                "{what}: cannot connect to {host}: {}",
+                root_cause(e)
+            )));
         }
-        Failure::Retry(Error::Network(format!("the connection to {host} failed: {}", chain(e))))
+        let stage = if e.is_body() || e.is_decode() {
+            "while its answer was being read"
+        } else {
+            "before it answered"
+        };
+        Failure::Retry(Error::Network(format!(
+            "{what}: the connection to {host} broke {stage}: {}",
+            root_cause(e)
+        )))
     }
 
     /// Maps a non-2xx answer to an error, and says whether (and how long) to wait and retry.
@@ -606,6 +648,18 @@ pub fn chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     out
+}
+
+/// The innermost cause, which says what actually happened ("Connection reset by peer"), with
+/// no URL in it; the redirect policy's own message for refused redirects.
+fn root_cause(e: &reqwest::Error) -> String {
+    let mut last = e.to_string();
+    let mut cur = std::error::Error::source(e);
+    while let Some(c) = cur {
+        last = c.to_string();
+        cur = c.source();
+    }
+    one_line(&last, 200)
 }
 
 fn find_cause<'a, T: std::error::Error + 'static>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a T> {
