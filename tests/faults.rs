@@ -14,21 +14,6 @@ use support::*;
 
 const RATE_LIMITED: &str = r#"{"type":"error","error":{"message":"Rate limit for this resource has been exceeded"}}"#;
 
-/// Runs independent cases at the same time: most of their time is spent waiting on timeouts.
-fn parallel<T: Send>(cases: Vec<T>, each: impl Fn(T) + Sync) {
-    std::thread::scope(|s| {
-        let each = &each;
-        let handles: Vec<_> = cases.into_iter().map(|c| s.spawn(move || each(c))).collect();
-        let mut failed = 0;
-        for h in handles {
-            if h.join().is_err() {
-                failed += 1;
-            }
-        }
-        assert_eq!(failed, 0, "{failed} case(s) failed, see the panics above");
-    });
-}
-
 /// The waits the binary announced in DEBUG mode ("retrying GET ... in N ms").
 fn retry_waits(stderr: &str) -> Vec<u64> {
     stderr

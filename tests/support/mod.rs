@@ -390,6 +390,27 @@ pub fn temp_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Runs independent cases at the same time, at most 8 at once: most of their time is spent
+/// waiting on timeouts and retries. Every case runs even when one fails.
+pub fn parallel<T: Send>(cases: Vec<T>, each: impl Fn(T) + Sync) {
+    let queue = Mutex::new(cases.into_iter().collect::<std::collections::VecDeque<T>>());
+    let failed = AtomicUsize::new(0);
+    thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| loop {
+                let Some(case) = queue.lock().unwrap().pop_front() else {
+                    return;
+                };
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| each(case))).is_err() {
+                    failed.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    let failed = failed.load(Ordering::SeqCst);
+    assert_eq!(failed, 0, "{failed} case(s) failed, see the panics above");
+}
+
 // ---- Assertions every failure case shares. ----
 
 /// The run ended with `code` through the documented path: no panic, no abort, one line on
