@@ -37,6 +37,7 @@ pub async fn run(vars: Vars, demo: bool) -> u8 {
         let message = clip(&redactor.redact(&e.to_string()));
         summary.set_error(&e, message);
     }
+    summary.redact(&redactor);
     if let Err(e) = write_outputs(&summary, &outputs, &redactor, &unwritable) {
         // Only reachable when a file that passed the pre-flight check fails at the end.
         let message = clip(&redactor.redact(&e.to_string()));
