@@ -16,6 +16,8 @@ use crate::error::{Error, Result};
 
 /// Longest single wait the step accepts from a server (`Retry-After`, rate-limit reset).
 const MAX_WAIT: Duration = Duration::from_secs(60);
+/// Marks a URL built from a path segment that cannot be sent (see `Http::url`).
+const UNSENDABLE: &str = "pr-status-unsendable-path-segment";
 /// Largest body read; anything bigger is a malformed answer, not a reason to run out of memory.
 const MAX_BODY: usize = 32 * 1024 * 1024;
 /// Well-known system CA bundles, in the order Go and curl look for them.
@@ -260,15 +262,29 @@ impl Http {
         self.requests.load(Ordering::Relaxed)
     }
 
-    /// `base` + path segments, each percent-encoded: no input can leave the API's path.
+    /// `base` + path segments, each percent-encoded whole (`/`, `%`, `?`, `#`, tabs, newlines
+    /// and every other byte outside `A-Z a-z 0-9 - . _ *`): no input can leave the API's path.
+    /// A segment that is empty, `.` or `..` would vanish or climb a level (and servers decode
+    /// `%2E%2E` back to `..`), so the URL is marked and `send` refuses it: providers validate
+    /// their inputs first, this is the guard behind them.
     pub fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();
-        {
-            let mut path = url.path_segments_mut().expect("validated base URLs have a path");
-            path.pop_if_empty();
-            for s in segments {
-                path.push(s);
+        let mut path = self.base.path().trim_end_matches('/').to_string();
+        let mut unsendable = false;
+        for s in segments {
+            if matches!(*s, "" | "." | "..") {
+                unsendable = true;
+                continue;
             }
+            path.push('/');
+            // Form encoding writes a space as `+`, which a path would keep as a plus.
+            path.extend(url::form_urlencoded::byte_serialize(s.as_bytes()).map(|p| if p == "+" { "%20" } else { p }));
+        }
+        // Every byte that parsing could strip (tab, newline) or read as structure is encoded
+        // above, so the path is taken as it is.
+        url.set_path(&path);
+        if unsendable {
+            url.set_fragment(Some(UNSENDABLE));
         }
         url
     }
@@ -314,6 +330,12 @@ impl Http {
         body: Option<(&'static str, String)>,
         auth_override: Option<&Auth>,
     ) -> Result<Response> {
+        if url.fragment() == Some(UNSENDABLE) {
+            return Err(Error::config(format!(
+                "refused to send {method} {}: a path segment was empty, '.' or '..'",
+                url.path()
+            )));
+        }
         if auth_override.is_none() && Origin::of(&url) != self.origin {
             return Err(Error::api(
                 None,
@@ -573,8 +595,9 @@ enum Verdict {
     Fail(Error),
 }
 
-/// `Retry-After` in seconds or as an HTTP date.
-fn parse_retry_after(v: &str) -> Option<Duration> {
+/// `Retry-After` in seconds or as an HTTP date; `None` for anything else (public for the
+/// property tests of the parsers of server answers).
+pub fn parse_retry_after(v: &str) -> Option<Duration> {
     if let Ok(secs) = v.trim().parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
