@@ -77,6 +77,34 @@ fn rate_limit_with_retry_after_waits_what_the_server_asks() {
 }
 
 #[test]
+fn a_long_retry_after_is_capped_at_60_seconds() {
+    // The step announces its wait in DEBUG mode before sleeping; read that line and stop the
+    // run there rather than wait a minute.
+    use std::io::BufRead;
+    for retry_after in ["3600", "Wed, 21 Oct 2099 07:28:00 GMT"] {
+        let ra = retry_after.to_string();
+        let server = cloud_index(move |_, _| Reply::json(429, RATE_LIMITED).with_header("Retry-After", &ra));
+        let dir = tempfile::tempdir().unwrap();
+        let mut envs = summary_envs(dir.path(), &server.url);
+        envs.push(("DEBUG", "true".into()));
+        let mut child = child_command(dir.path(), &envs).spawn().unwrap();
+        let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut announced = None;
+        for line in stderr.lines() {
+            let line = line.unwrap();
+            if line.contains("retrying GET") && line.contains("/pullrequests") {
+                announced = Some(line);
+                break;
+            }
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let line = announced.expect("no retry announced");
+        assert!(line.ends_with(" in 60000 ms"), "Retry-After: {retry_after}: {line}");
+    }
+}
+
+#[test]
 fn server_errors_are_retried_until_success() {
     let server = cloud_index(|_, n| match n {
         0 => Reply::typed(500, "text/html", "<html><body>Internal Server Error</body></html>"),
@@ -198,6 +226,17 @@ fn broken_connections_are_retried_then_reported() {
             name: "closed without a status line",
             reply: Reply::Raw(Vec::new()),
             want: &["connection to 127.0.0.1 broke before it answered", "closed"],
+        },
+        Case {
+            name: "endless response headers",
+            reply: Reply::Raw({
+                let mut v = b"HTTP/1.1 200 OK\r\n".to_vec();
+                for i in 0..20_000 {
+                    v.extend_from_slice(format!("X-Filler-{i}: {}\r\n", "y".repeat(40)).as_bytes());
+                }
+                v
+            }),
+            want: &["connection to 127.0.0.1 broke before it answered"],
         },
         Case {
             name: "garbage instead of HTTP",
