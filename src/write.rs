@@ -72,10 +72,25 @@ pub fn preflight(variable: &str, path: &Path, append: bool) -> Result<()> {
 pub fn atomic(variable: &str, path: &Path, contents: &str) -> Result<()> {
     let dir = dir_of(path);
     fs::create_dir_all(&dir).map_err(|e| io_error(variable, path, "cannot be created", e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&temp_prefix(path))
+    let prefix = temp_prefix(path);
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix);
+    // tempfile makes 0600 files; the summaries are read by later steps, often as another user
+    // (a Docker action runs as root): a new file gets the mode any new file gets (0666 less the
+    // umask), a replaced one keeps its own.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder
         .tempfile_in(&dir)
         .map_err(|e| io_error(variable, path, "cannot be written", e))?;
+    if let Ok(existing) = fs::metadata(path) {
+        tmp.as_file()
+            .set_permissions(existing.permissions())
+            .map_err(|e| io_error(variable, path, "cannot be written", e))?;
+    }
     tmp.write_all(contents.as_bytes())
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| io_error(variable, path, "cannot be written", e))?;

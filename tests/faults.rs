@@ -733,3 +733,39 @@ fn an_unwritable_summary_file_is_reported_on_stderr() {
         assert_eq!(server.connections(), 0);
     }
 }
+
+#[test]
+fn summary_files_get_normal_permissions_for_the_steps_after() {
+    // Later CI steps read the summaries, often as another user (a Docker action runs as root,
+    // the next step as `runner`): a new file follows the umask like any other, and a file that
+    // existed keeps its mode.
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("pr-status.env"), "OLD=1\n").unwrap();
+    std::fs::set_permissions(out.join("pr-status.env"), std::fs::Permissions::from_mode(0o640)).unwrap();
+    let server = cloud_index(|_, _| Reply::json(200, one_pr_page("Fix")));
+    let mut cmd = child_command(dir.path(), &summary_envs(dir.path(), &server.url));
+    let program = cmd.get_program().to_owned();
+    let mut umask = std::process::Command::new("sh");
+    umask
+        .args(["-c", "umask 022 && exec \"$0\""])
+        .arg(program)
+        .current_dir(dir.path())
+        .env_clear();
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            umask.env(k, v);
+        }
+    }
+    let done = umask.output().unwrap();
+    assert_eq!(done.status.code(), Some(0), "{}", String::from_utf8_lossy(&done.stderr));
+    let mode = |name: &str| std::fs::metadata(out.join(name)).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode("pr-status.json"), 0o644, "new JSON summary");
+    assert_eq!(mode("pr-status.md"), 0o644, "new Markdown summary");
+    assert_eq!(mode("pr-status.env"), 0o640, "an existing file keeps its mode");
+    assert!(std::fs::read_to_string(out.join("pr-status.env"))
+        .unwrap()
+        .contains("PR_ID='7'"));
+}
