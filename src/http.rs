@@ -172,12 +172,7 @@ pub fn client(settings: &HttpSettings, guard: Option<Origin>) -> Result<reqwest:
         if attempt.previous().len() >= 5 {
             attempt.error("too many redirects")
         } else if guard.as_ref().is_some_and(|o| *o != Origin::of(attempt.url())) {
-            let to = attempt.url();
-            let target = format!("{}://{}", to.scheme(), to.host_str().unwrap_or("?"));
-            let target = match to.port() {
-                Some(p) => format!("{target}:{p}"),
-                None => target,
-            };
+            let target = origin_text(attempt.url());
             attempt.error(format!(
                 "redirect to another origin ({target}) refused: credentials are only sent to the API's own host"
             ))
@@ -299,11 +294,10 @@ impl Http {
             return Err(Error::api(
                 None,
                 format!(
-                    "{} sent a pagination link to another origin ({}://{}): refused, credentials are only sent to {}",
+                    "{} sent a pagination link to another origin ({}): refused, credentials are only sent to {}",
                     self.forge,
-                    url.scheme(),
-                    url.host_str().unwrap_or("?"),
-                    self.base.host_str().unwrap_or("?")
+                    origin_text(&url),
+                    origin_text(&self.base)
                 ),
             ));
         }
@@ -671,6 +665,16 @@ pub fn chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     out
+}
+
+/// `scheme://host[:port]` of a URL, for messages: origins that differ only by port must
+/// read differently.
+fn origin_text(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("?");
+    match url.port() {
+        Some(p) => format!("{}://{host}:{p}", url.scheme()),
+        None => format!("{}://{host}", url.scheme()),
+    }
 }
 
 /// The innermost cause, which says what actually happened ("Connection reset by peer"), with

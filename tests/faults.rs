@@ -746,7 +746,7 @@ fn summary_files_get_normal_permissions_for_the_steps_after() {
     std::fs::write(out.join("pr-status.env"), "OLD=1\n").unwrap();
     std::fs::set_permissions(out.join("pr-status.env"), std::fs::Permissions::from_mode(0o640)).unwrap();
     let server = cloud_index(|_, _| Reply::json(200, one_pr_page("Fix")));
-    let mut cmd = child_command(dir.path(), &summary_envs(dir.path(), &server.url));
+    let cmd = child_command(dir.path(), &summary_envs(dir.path(), &server.url));
     let program = cmd.get_program().to_owned();
     let mut umask = std::process::Command::new("sh");
     umask

@@ -347,6 +347,14 @@ fn pagination_links_to_another_origin_are_refused_and_the_other_server_gets_noth
         assert_clean_failure(&r, 4);
         assert_error_summary(&r, "error", "api");
         assert!(r.stderr.contains("pagination link"), "{name}: {}", r.stderr);
+        if name == "another port" {
+            assert!(
+                r.stderr.contains(&format!("127.0.0.1:{op}"))
+                    && r.stderr.contains(&format!("127.0.0.1:{}", server.port)),
+                "origins that differ by port must read differently: {}",
+                r.stderr
+            );
+        }
         assert_eq!(server.hits(&index_path()), 1, "{name}: the link was not followed");
         eprintln!("{name}: {}", r.stderr.trim());
     }
@@ -832,4 +840,36 @@ fn an_untrusted_certificate_is_not_retried_and_ssl_cert_file_adds_the_ca() {
     let r = s.env("SSL_CERT_FILE", &ca).run();
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.summary()["pull_requests"][0]["title"], "over TLS");
+}
+
+#[test]
+fn terminal_escapes_from_the_server_never_reach_the_log() {
+    // ESC sequences can retitle a terminal, clear it, or hide text in a CI log viewer.
+    const ESC_TITLE: &str = "fix \u{1b}]0;pwned\u{7} \u{1b}[2J\u{1b}[31mred\u{1b}[0m \u{9b}31m done";
+    let ok = cloud_index(|_, _| {
+        let mut pr = cloud_pr(7, ESC_TITLE);
+        pr["source"]["branch"]["name"] = "feat/\u{1b}[8mhidden".into();
+        Reply::json(200, serde_json::json!({ "values": [pr] }).to_string())
+    });
+    let bad = cloud_index(|_, _| {
+        Reply::json(
+            400,
+            r#"{"error":{"message":"bad \u001b[2J\u001b]0;pwned\u0007 request"}}"#,
+        )
+    });
+    let state = cloud_index(|_, _| Reply::json(200, r#"{"values":[{"id":1,"state":"\u001b[2JOPEN"}]}"#));
+    for (server, code) in [(&ok, 0), (&bad, 4), (&state, 4)] {
+        let r = step()
+            .cloud(&server.url)
+            .env("DEBUG", "true")
+            .env("GITHUB_ACTIONS", "true")
+            .run();
+        assert_eq!(r.code, code, "{}", r.stderr);
+        for (name, text) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
+            assert!(
+                !text.contains('\u{1b}') && !text.contains('\u{9b}') && !text.contains('\u{7}'),
+                "{name}: {text:?}"
+            );
+        }
+    }
 }
