@@ -152,7 +152,7 @@ fn every_variable_is_validated_by_name_and_nothing_is_sent() {
                 "open\n::error::x",
             ][..],
         ),
-        ("PROVIDER", &["svn", "github\n", "bitbucket"][..]),
+        ("PROVIDER", &["svn", "git hub", "bitbucket", "gitlab.com"][..]),
     ] {
         for v in values {
             cases.push((var, v));

@@ -605,6 +605,42 @@ fn variables() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
         "BITBUCKET_APP_PASSWORD",
         [cloud.clone(), vec![("BITBUCKET_USERNAME", "bob")]].concat(),
     ));
+    let github = vec![
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_REPOSITORY", "octo/widget"),
+        ("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567"),
+        ("GITHUB_TOKEN", "ghs_123456"),
+    ];
+    for v in [
+        "GITHUB_REPOSITORY",
+        "GITHUB_API_URL",
+        "GITHUB_SERVER_URL",
+        "GITHUB_SHA",
+        "GITHUB_EVENT_NAME",
+        "GITHUB_EVENT_PATH",
+        "GITHUB_TOKEN",
+    ] {
+        all.push((v, github.clone()));
+    }
+    let gitlab = vec![
+        ("GITLAB_CI", "true"),
+        ("CI_API_V4_URL", "https://gitlab.example.com/api/v4"),
+        ("CI_PROJECT_ID", "278964"),
+        ("CI_COMMIT_SHA", "0123456789abcdef0123456789abcdef01234567"),
+        ("GITLAB_TOKEN", "glpat-123456"),
+    ];
+    for v in [
+        "CI_API_V4_URL",
+        "CI_PROJECT_ID",
+        "CI_PROJECT_PATH",
+        "CI_PROJECT_URL",
+        "CI_COMMIT_SHA",
+        "CI_MERGE_REQUEST_IID",
+        "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA",
+        "GITLAB_TOKEN",
+    ] {
+        all.push((v, gitlab.clone()));
+    }
     all
 }
 
@@ -624,13 +660,18 @@ fn value() -> impl Strategy<Value = String> {
     ]
 }
 
-/// Validates like the step does: the shared configuration, then the provider's own variables.
+/// Validates like the step does: the shared configuration, then the provider's own variables
+/// (one line per provider). Returns the Cloud provider, for the segment property.
 fn validate(vars: Vars) -> Result<Option<BitbucketCloud>, Error> {
+    use config::ProviderKind as P;
     let cfg = Config::from_vars(vars, false)?;
-    if cfg.provider != config::ProviderKind::BitbucketCloud {
-        return Ok(None);
+    match cfg.provider {
+        P::BitbucketCloud => return BitbucketCloud::from_config(&cfg).map(Some),
+        P::Github => drop(pr_status::provider::github::Github::from_config(&cfg)?),
+        P::Gitlab => drop(pr_status::provider::gitlab::Gitlab::from_config(&cfg)?),
+        P::BitbucketDatacenter | P::Demo => {}
     }
-    BitbucketCloud::from_config(&cfg).map(Some)
+    Ok(None)
 }
 
 #[test]
@@ -642,6 +683,8 @@ fn every_variable_accepts_or_refuses_by_name() {
         "BITBUCKET_EMAIL",
         "BITBUCKET_OAUTH_CLIENT_SECRET",
         "BITBUCKET_APP_PASSWORD",
+        "GITHUB_TOKEN",
+        "GITLAB_TOKEN",
     ];
     check(
         "every variable, any value",
@@ -663,7 +706,17 @@ fn every_variable_accepts_or_refuses_by_name() {
                     let msg = e.to_string();
                     let no_credentials =
                         credentials.contains(name) && msg.starts_with("no Bitbucket Cloud credentials");
-                    prop_assert!(msg.contains(name) || no_credentials, "{}={:?}: {}", name, text, msg);
+                    // Choosing another provider makes that provider's own variables required.
+                    let other_provider = *name == "PROVIDER"
+                        && ["bitbucket-datacenter", "github", "gitlab"]
+                            .contains(&text.trim().to_ascii_lowercase().as_str());
+                    prop_assert!(
+                        msg.contains(name) || no_credentials || other_provider,
+                        "{}={:?}: {}",
+                        name,
+                        text,
+                        msg
+                    );
                     if msg.contains("cannot be sent in an HTTP header") && text.trim().len() >= 8 {
                         prop_assert!(!msg.contains(text.trim()), "the credential is echoed: {}", msg);
                     }
