@@ -322,7 +322,8 @@ fn paging_to(next: impl Fn(u16) -> String + Send + Sync + 'static) -> RawServer 
 fn pagination_links_to_another_origin_are_refused_and_the_other_server_gets_nothing() {
     let other = bystander();
     let op = other.port;
-    let cases: Vec<(&str, Box<dyn Fn(u16) -> String + Send + Sync>)> = vec![
+    type Link = Box<dyn Fn(u16) -> String + Send + Sync>;
+    let cases: Vec<(&str, Link)> = vec![
         (
             "another port",
             Box::new(move |_| format!("http://127.0.0.1:{op}/2.0/x?page=2")),

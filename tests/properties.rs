@@ -171,13 +171,15 @@ fn any_case(word: &'static str) -> impl Strategy<Value = String> {
     })
 }
 
+/// (uuid, role, approved, state) of a generated participant.
+type Participant = (String, Option<String>, Option<bool>, Option<String>);
+
 /// A well-formed Bitbucket Cloud pull request (fields optional as the API allows) and the
 /// normalized pull request it must become.
 #[derive(Debug, Clone)]
 struct CloudPr {
     json: Value,
-    /// (uuid, role, approved, state) of each participant.
-    participants: Option<Vec<(String, Option<String>, Option<bool>, Option<String>)>>,
+    participants: Option<Vec<Participant>>,
     author_uuid: String,
 }
 
@@ -786,7 +788,7 @@ fn commits_pr_ids_urls_numbers_and_booleans_accept_only_their_forms() {
     check("PR ids", 2000, value(), |text| {
         match config::pr_id("P", &text) {
             Ok(n) => {
-                prop_assert!(n >= 1 && n < (1 << 53));
+                prop_assert!((1..(1 << 53)).contains(&n));
                 prop_assert_eq!(Some(n), text.trim().parse::<u64>().ok());
             }
             Err(e) => prop_assert!(e.to_string().starts_with("P=")),
