@@ -258,7 +258,7 @@ impl Http {
     }
 
     /// `base` + path segments, each percent-encoded whole (`/`, `%`, `?`, `#`, tabs, newlines
-    /// and every other byte outside `A-Z a-z 0-9 - . _ *`): no input can leave the API's path.
+    /// and every other byte outside `A-Z a-z 0-9 - . _ ~ *`): no input can leave the API's path.
     /// A segment that is empty, `.` or `..` would vanish or climb a level (and servers decode
     /// `%2E%2E` back to `..`), so the URL is marked and `send` refuses it: providers validate
     /// their inputs first, this is the guard behind them.
@@ -272,8 +272,13 @@ impl Http {
                 continue;
             }
             path.push('/');
-            // Form encoding writes a space as `+`, which a path would keep as a plus.
-            path.extend(url::form_urlencoded::byte_serialize(s.as_bytes()).map(|p| if p == "+" { "%20" } else { p }));
+            // Form encoding writes a space as `+`, which a path would keep as a plus, and
+            // encodes `~`, which is unreserved (Data Center's personal keys are `~user`).
+            path.extend(url::form_urlencoded::byte_serialize(s.as_bytes()).map(|p| match p {
+                "+" => "%20",
+                "%7E" => "~",
+                other => other,
+            }));
         }
         // Every byte that parsing could strip (tab, newline) or read as structure is encoded
         // above, so the path is taken as it is.
