@@ -607,6 +607,28 @@ fn variables() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
         "BITBUCKET_APP_PASSWORD",
         [cloud.clone(), vec![("BITBUCKET_USERNAME", "bob")]].concat(),
     ));
+    let datacenter = vec![
+        ("BITBUCKET_SERVER_URL", "https://bitbucket.example.com"),
+        ("BITBUCKET_PROJECT_KEY", "PROJ"),
+        ("BITBUCKET_REPO_SLUG", "widget"),
+        ("BITBUCKET_COMMIT", "0123456789abcdef0123456789abcdef01234567"),
+        ("BITBUCKET_ACCESS_TOKEN", "dc-token-123456"),
+    ];
+    for v in [
+        "BITBUCKET_SERVER_URL",
+        "BITBUCKET_PROJECT_KEY",
+        "BITBUCKET_REPO_SLUG",
+        "BITBUCKET_COMMIT",
+        "GIT_COMMIT",
+        "BITBUCKET_PR_ID",
+        "BITBUCKET_ACCESS_TOKEN",
+    ] {
+        all.push((v, datacenter.clone()));
+    }
+    all.push((
+        "BITBUCKET_PASSWORD",
+        [&datacenter[..4], &[("BITBUCKET_USERNAME", "bob")]].concat(),
+    ));
     let github = vec![
         ("GITHUB_ACTIONS", "true"),
         ("GITHUB_REPOSITORY", "octo/widget"),
@@ -671,7 +693,10 @@ fn validate(vars: Vars) -> Result<Option<BitbucketCloud>, Error> {
         P::BitbucketCloud => return BitbucketCloud::from_config(&cfg).map(Some),
         P::Github => drop(pr_status::provider::github::Github::from_config(&cfg)?),
         P::Gitlab => drop(pr_status::provider::gitlab::Gitlab::from_config(&cfg)?),
-        P::BitbucketDatacenter | P::Demo => {}
+        P::BitbucketDatacenter => {
+            drop(pr_status::provider::bitbucket_datacenter::BitbucketDatacenter::from_config(&cfg)?)
+        }
+        P::Demo => {}
     }
     Ok(None)
 }
@@ -687,6 +712,7 @@ fn every_variable_accepts_or_refuses_by_name() {
         "BITBUCKET_APP_PASSWORD",
         "GITHUB_TOKEN",
         "GITLAB_TOKEN",
+        "BITBUCKET_PASSWORD",
     ];
     check(
         "every variable, any value",
@@ -699,19 +725,24 @@ fn every_variable_accepts_or_refuses_by_name() {
                 .filter(|(k, _)| k != name)
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();
+            let provider_of = |pairs: &[(String, String)]| {
+                Config::from_vars(Vars::from_pairs(pairs.to_vec()), false)
+                    .map(|c| c.provider)
+                    .ok()
+            };
+            let base_pairs: Vec<(String, String)> = base.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            let base_provider = provider_of(&base_pairs);
             pairs.push((name.to_string(), text.clone()));
+            // A value that selects another provider (PROVIDER, or BITBUCKET_SERVER_URL,
+            // GITHUB_ACTIONS, GITLAB_CI in detection) makes that provider's variables required.
+            let other_provider = provider_of(&pairs).is_some_and(|p| Some(p) != base_provider);
             match validate(Vars::from_pairs(pairs)) {
                 Ok(_) => {}
                 Err(e) => {
                     prop_assert_eq!(e.exit_code(), 2, "{}", e);
                     prop_assert_eq!(e.kind(), ErrorKind::Config);
                     let msg = e.to_string();
-                    let no_credentials =
-                        credentials.contains(name) && msg.starts_with("no Bitbucket Cloud credentials");
-                    // Choosing another provider makes that provider's own variables required.
-                    let other_provider = *name == "PROVIDER"
-                        && ["bitbucket-datacenter", "github", "gitlab"]
-                            .contains(&text.trim().to_ascii_lowercase().as_str());
+                    let no_credentials = credentials.contains(name) && msg.starts_with("no Bitbucket");
                     prop_assert!(
                         msg.contains(name) || no_credentials || other_provider,
                         "{}={:?}: {}",
