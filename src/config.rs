@@ -14,8 +14,16 @@ use crate::gate::Condition;
 
 /// A snapshot of the environment. Empty values count as unset: CI systems (GitHub action
 /// inputs above all) pass unset options as empty strings.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Vars(BTreeMap<String, String>);
+
+/// Names only: the values include the credentials, and `Config` (which holds a `Vars`) may be
+/// debug-printed.
+impl std::fmt::Debug for Vars {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Vars").field(&self.0.keys().collect::<Vec<_>>()).finish()
+    }
+}
 
 impl Vars {
     pub fn from_env() -> Self {

@@ -16,6 +16,8 @@ use crate::error::{Error, Result};
 
 /// Longest single wait the step accepts from a server (`Retry-After`, rate-limit reset).
 const MAX_WAIT: Duration = Duration::from_secs(60);
+/// Marks a URL built from a path segment that cannot be sent (see `Http::url`).
+const UNSENDABLE: &str = "pr-status-unsendable-path-segment";
 /// Largest body read; anything bigger is a malformed answer, not a reason to run out of memory.
 const MAX_BODY: usize = 32 * 1024 * 1024;
 /// Well-known system CA bundles, in the order Go and curl look for them.
@@ -54,16 +56,12 @@ pub struct Response {
 impl Response {
     /// Parses the body, naming the request and what was wrong when it is not the expected JSON.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        serde_json::from_slice(&self.body).map_err(|e| {
-            Error::api(
-                Some(self.status.as_u16()),
-                format!(
-                    "GET {} gave a malformed answer: {}",
-                    self.url.path(),
-                    describe_bad_body(&self.headers, &self.body, &e)
-                ),
-            )
-        })
+        parse_json(
+            &format!("GET {}", self.url.path()),
+            Some(self.status.as_u16()),
+            &self.headers,
+            &self.body,
+        )
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -105,6 +103,21 @@ fn link_rel_next(value: &str) -> Option<String> {
         rest = tail;
     }
     None
+}
+
+/// Parses an answer body as `T`. Anything else (HTML, an empty body, wrong types, nesting
+/// deeper than serde_json's limit) is a malformed-answer `Error::Api` naming `what`; never a
+/// panic. Providers' public page parsers use this too, so property tests exercise the same path.
+pub fn parse_json<T: DeserializeOwned>(what: &str, status: Option<u16>, headers: &HeaderMap, body: &[u8]) -> Result<T> {
+    serde_json::from_slice(body).map_err(|e| {
+        Error::api(
+            status,
+            format!(
+                "{what} gave a malformed answer: {}",
+                describe_bad_body(headers, body, &e)
+            ),
+        )
+    })
 }
 
 fn describe_bad_body(headers: &HeaderMap, body: &[u8], e: &serde_json::Error) -> String {
@@ -159,7 +172,10 @@ pub fn client(settings: &HttpSettings, guard: Option<Origin>) -> Result<reqwest:
         if attempt.previous().len() >= 5 {
             attempt.error("too many redirects")
         } else if guard.as_ref().is_some_and(|o| *o != Origin::of(attempt.url())) {
-            attempt.error("redirect to another origin refused: credentials are only sent to the API's own host")
+            let target = origin_text(attempt.url());
+            attempt.error(format!(
+                "redirect to another origin ({target}) refused: credentials are only sent to the API's own host"
+            ))
         } else {
             attempt.follow()
         }
@@ -241,15 +257,34 @@ impl Http {
         self.requests.load(Ordering::Relaxed)
     }
 
-    /// `base` + path segments, each percent-encoded: no input can leave the API's path.
+    /// `base` + path segments, each percent-encoded whole (`/`, `%`, `?`, `#`, tabs, newlines
+    /// and every other byte outside `A-Z a-z 0-9 - . _ ~ *`): no input can leave the API's path.
+    /// A segment that is empty, `.` or `..` would vanish or climb a level (and servers decode
+    /// `%2E%2E` back to `..`), so the URL is marked and `send` refuses it: providers validate
+    /// their inputs first, this is the guard behind them.
     pub fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();
-        {
-            let mut path = url.path_segments_mut().expect("validated base URLs have a path");
-            path.pop_if_empty();
-            for s in segments {
-                path.push(s);
+        let mut path = self.base.path().trim_end_matches('/').to_string();
+        let mut unsendable = false;
+        for s in segments {
+            if matches!(*s, "" | "." | "..") {
+                unsendable = true;
+                continue;
             }
+            path.push('/');
+            // Form encoding writes a space as `+`, which a path would keep as a plus, and
+            // encodes `~`, which is unreserved (Data Center's personal keys are `~user`).
+            path.extend(url::form_urlencoded::byte_serialize(s.as_bytes()).map(|p| match p {
+                "+" => "%20",
+                "%7E" => "~",
+                other => other,
+            }));
+        }
+        // Every byte that parsing could strip (tab, newline) or read as structure is encoded
+        // above, so the path is taken as it is.
+        url.set_path(&path);
+        if unsendable {
+            url.set_fragment(Some(UNSENDABLE));
         }
         url
     }
@@ -264,11 +299,10 @@ impl Http {
             return Err(Error::api(
                 None,
                 format!(
-                    "{} sent a pagination link to another origin ({}://{}): refused, credentials are only sent to {}",
+                    "{} sent a pagination link to another origin ({}): refused, credentials are only sent to {}",
                     self.forge,
-                    url.scheme(),
-                    url.host_str().unwrap_or("?"),
-                    self.base.host_str().unwrap_or("?")
+                    origin_text(&url),
+                    origin_text(&self.base)
                 ),
             ));
         }
@@ -295,6 +329,12 @@ impl Http {
         body: Option<(&'static str, String)>,
         auth_override: Option<&Auth>,
     ) -> Result<Response> {
+        if url.fragment() == Some(UNSENDABLE) {
+            return Err(Error::config(format!(
+                "refused to send {method} {}: a path segment was empty, '.' or '..'",
+                url.path()
+            )));
+        }
         if auth_override.is_none() && Origin::of(&url) != self.origin {
             return Err(Error::api(
                 None,
@@ -323,7 +363,7 @@ impl Http {
             self.requests.fetch_add(1, Ordering::Relaxed);
             let started = Instant::now();
             self.debug(&format!("-> {method} {url} (attempt {attempt})"));
-            let outcome = self.once(req).await;
+            let outcome = self.once(req, &what, &url).await;
             let retry = match outcome {
                 Ok(resp) if resp.status.is_success() => {
                     self.debug(&format!(
@@ -381,8 +421,13 @@ impl Http {
         }
     }
 
-    async fn once(&self, req: reqwest::RequestBuilder) -> std::result::Result<Response, Failure> {
-        let resp = req.send().await.map_err(|e| self.transport_error(&e))?;
+    async fn once(
+        &self,
+        req: reqwest::RequestBuilder,
+        what: &str,
+        sent: &Url,
+    ) -> std::result::Result<Response, Failure> {
+        let resp = req.send().await.map_err(|e| self.transport_error(&e, what, sent))?;
         let status = resp.status();
         let headers = resp.headers().clone();
         let url = resp.url().clone();
@@ -406,7 +451,7 @@ impl Http {
                     }
                 }
                 Ok(None) => break,
-                Err(e) => return Err(self.transport_error(&e)),
+                Err(e) => return Err(self.transport_error(&e, what, sent)),
             }
         }
         Ok(Response {
@@ -417,12 +462,19 @@ impl Http {
         })
     }
 
-    fn transport_error(&self, e: &reqwest::Error) -> Failure {
-        let host = e.url().and_then(|u| u.host_str()).unwrap_or("the server").to_string();
+    /// A transport failure as one line naming the request, the host and the root cause.
+    /// reqwest's own text carries the whole URL (with a query of several hundred characters)
+    /// and, for failures while reading the body, no host at all.
+    fn transport_error(&self, e: &reqwest::Error, what: &str, sent: &Url) -> Failure {
+        let host = sent.host_str().unwrap_or("the server").to_string();
         if e.is_redirect() {
             return Failure::Final(Error::api(
                 None,
-                format!("{} answered with a redirect that was refused: {}", self.forge, chain(e)),
+                format!(
+                    "{} answered {what} with a redirect that was refused: {}",
+                    self.forge,
+                    root_cause(e)
+                ),
             ));
         }
         if let Some(tls) = find_cause::<rustls::Error>(e) {
@@ -434,14 +486,25 @@ impl Http {
         }
         if e.is_timeout() {
             return Failure::Retry(Error::Network(format!(
-                "{host} did not answer within HTTP_TIMEOUT={}s",
+                "{what}: {host} did not answer within HTTP_TIMEOUT={}s",
                 self.settings.timeout.as_secs()
             )));
         }
         if e.is_connect() {
-            return Failure::Retry(Error::Network(format!("cannot connect to {host}: {}", chain(e))));
+            return Failure::Retry(Error::Network(format!(
+                "{what}: cannot connect to {host}: {}",
+                root_cause(e)
+            )));
         }
-        Failure::Retry(Error::Network(format!("the connection to {host} failed: {}", chain(e))))
+        let stage = if e.is_body() || e.is_decode() {
+            "while its answer was being read"
+        } else {
+            "before it answered"
+        };
+        Failure::Retry(Error::Network(format!(
+            "{what}: the connection to {host} broke {stage}: {}",
+            root_cause(e)
+        )))
     }
 
     /// Maps a non-2xx answer to an error, and says whether (and how long) to wait and retry.
@@ -531,8 +594,9 @@ enum Verdict {
     Fail(Error),
 }
 
-/// `Retry-After` in seconds or as an HTTP date.
-fn parse_retry_after(v: &str) -> Option<Duration> {
+/// `Retry-After` in seconds or as an HTTP date; `None` for anything else (public for the
+/// property tests of the parsers of server answers).
+pub fn parse_retry_after(v: &str) -> Option<Duration> {
     if let Ok(secs) = v.trim().parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
@@ -606,6 +670,28 @@ pub fn chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     out
+}
+
+/// `scheme://host[:port]` of a URL, for messages: origins that differ only by port must
+/// read differently.
+fn origin_text(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("?");
+    match url.port() {
+        Some(p) => format!("{}://{host}:{p}", url.scheme()),
+        None => format!("{}://{host}", url.scheme()),
+    }
+}
+
+/// The innermost cause, which says what actually happened ("Connection reset by peer"), with
+/// no URL in it; the redirect policy's own message for refused redirects.
+fn root_cause(e: &reqwest::Error) -> String {
+    let mut last = e.to_string();
+    let mut cur = std::error::Error::source(e);
+    while let Some(c) = cur {
+        last = c.to_string();
+        cur = c.source();
+    }
+    one_line(&last, 200)
 }
 
 fn find_cause<'a, T: std::error::Error + 'static>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a T> {

@@ -34,12 +34,13 @@ pub async fn run(vars: Vars, demo: bool) -> u8 {
     let mut redactor = Redactor::default();
     let mut unwritable: Vec<&'static str> = Vec::new();
     if let Err(e) = execute(vars, demo, &mut summary, &mut redactor, &mut unwritable).await {
-        let message = redactor.redact(&e.to_string());
+        let message = clip(&redactor.redact(&e.to_string()));
         summary.set_error(&e, message);
     }
+    summary.redact(&redactor);
     if let Err(e) = write_outputs(&summary, &outputs, &redactor, &unwritable) {
         // Only reachable when a file that passed the pre-flight check fails at the end.
-        let message = redactor.redact(&e.to_string());
+        let message = clip(&redactor.redact(&e.to_string()));
         summary.set_error(&e, message);
     }
     match &summary.error {
@@ -51,6 +52,23 @@ pub async fn run(vars: Vars, demo: bool) -> u8 {
         println!("{}", summary::github::annotation(level, "pr-status", &summary.message));
     }
     summary.exit_code
+}
+
+/// Longest error message kept, in characters: room for any sentence the step writes with the
+/// server's reason, while a value echoed back (a 100 kB variable, an 8 MB string where a
+/// number belongs) cannot flood the log, the summary or an annotation.
+const MAX_MESSAGE: usize = 1000;
+
+/// Shortens an over-long message in the middle: its start names what failed (the variable,
+/// the request) and its end says what to do, while the middle is the echoed value.
+fn clip(message: &str) -> String {
+    let count = message.chars().count();
+    if count <= MAX_MESSAGE {
+        return message.to_string();
+    }
+    let head: String = message.chars().take(MAX_MESSAGE * 6 / 10).collect();
+    let tail: String = message.chars().skip(count - MAX_MESSAGE * 4 / 10 + 1).collect();
+    format!("{head}…{tail}")
 }
 
 async fn execute(

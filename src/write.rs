@@ -14,6 +14,20 @@ fn io_error(variable: &str, path: &Path, what: &str, e: impl std::fmt::Display) 
     ))
 }
 
+/// A folder that cannot be created, usually because a file sits where a folder should be
+/// (the OS only says "File exists" or "Not a directory").
+fn folder_error(variable: &str, path: &Path, dir: &Path, e: std::io::Error) -> Error {
+    match dir.ancestors().find(|a| a.is_file()) {
+        Some(file) => io_error(
+            variable,
+            path,
+            "cannot be created",
+            format!("{} is a file, not a folder", file.display()),
+        ),
+        None => io_error(variable, path, "cannot be created", e),
+    }
+}
+
 fn dir_of(path: &Path) -> PathBuf {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -41,7 +55,7 @@ pub fn preflight(variable: &str, path: &Path, append: bool) -> Result<()> {
         ));
     }
     let dir = dir_of(path);
-    fs::create_dir_all(&dir).map_err(|e| io_error(variable, path, "cannot be created", e))?;
+    fs::create_dir_all(&dir).map_err(|e| folder_error(variable, path, &dir, e))?;
     if append {
         fs::OpenOptions::new()
             .create(true)
@@ -71,11 +85,26 @@ pub fn preflight(variable: &str, path: &Path, append: bool) -> Result<()> {
 /// Writes `contents` so that a reader sees the old file or the new one, never half of one.
 pub fn atomic(variable: &str, path: &Path, contents: &str) -> Result<()> {
     let dir = dir_of(path);
-    fs::create_dir_all(&dir).map_err(|e| io_error(variable, path, "cannot be created", e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&temp_prefix(path))
+    fs::create_dir_all(&dir).map_err(|e| folder_error(variable, path, &dir, e))?;
+    let prefix = temp_prefix(path);
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix);
+    // tempfile makes 0600 files; the summaries are read by later steps, often as another user
+    // (a Docker action runs as root): a new file gets the mode any new file gets (0666 less the
+    // umask), a replaced one keeps its own.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder
         .tempfile_in(&dir)
         .map_err(|e| io_error(variable, path, "cannot be written", e))?;
+    if let Ok(existing) = fs::metadata(path) {
+        tmp.as_file()
+            .set_permissions(existing.permissions())
+            .map_err(|e| io_error(variable, path, "cannot be written", e))?;
+    }
     tmp.write_all(contents.as_bytes())
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| io_error(variable, path, "cannot be written", e))?;

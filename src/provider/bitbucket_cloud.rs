@@ -666,21 +666,47 @@ impl ApiPr {
             })
         });
         pr.set_reviews(reviews.collect::<Vec<_>>());
-        pr.builds = statuses
-            .iter()
-            .map(|s| {
-                let key = s.key.clone().unwrap_or_default();
-                Build::new(
-                    key,
-                    s.name.clone(),
-                    s.state
-                        .as_deref()
-                        .map(BuildState::from_bitbucket)
-                        .unwrap_or(BuildState::Stopped),
-                    s.url.clone(),
-                )
-            })
-            .collect();
+        pr.builds = statuses.iter().map(ApiStatus::build).collect();
         Ok(pr)
     }
+}
+
+impl ApiStatus {
+    fn build(&self) -> Build {
+        Build::new(
+            self.key.clone().unwrap_or_default(),
+            self.name.clone(),
+            self.state
+                .as_deref()
+                .map(BuildState::from_bitbucket)
+                .unwrap_or(BuildState::Stopped),
+            self.url.clone(),
+        )
+    }
+}
+
+// ---- The parsers of Bitbucket Cloud answers on their own, for property tests and fuzzing. ----
+// They run the same deserialization and normalization as the lookup; only the HTTP is missing.
+
+fn parse_body<T: for<'de> Deserialize<'de>>(what: &str, body: &[u8]) -> Result<T> {
+    crate::http::parse_json(what, None, &reqwest::header::HeaderMap::new(), body)
+}
+
+/// Parses one page of pull requests (`/commit/{commit}/pullrequests`, `/pullrequests?q=...`)
+/// into normalized pull requests without builds. Any answer that is not such a page is an
+/// `Error::Api`; it never panics, whatever the bytes.
+pub fn parse_pull_request_page(body: &[u8]) -> Result<Vec<PullRequest>> {
+    let page: Page<ApiPr> = parse_body("a page of pull requests", body)?;
+    page.values.into_iter().map(|p| p.normalize(&[])).collect()
+}
+
+/// Parses one pull request (`/pullrequests/{id}`) into a normalized pull request without builds.
+pub fn parse_pull_request(body: &[u8]) -> Result<PullRequest> {
+    parse_body::<ApiPr>("a pull request", body)?.normalize(&[])
+}
+
+/// Parses one page of build statuses (`/commit/{commit}/statuses`) into builds.
+pub fn parse_status_page(body: &[u8]) -> Result<Vec<Build>> {
+    let page: Page<ApiStatus> = parse_body("a page of build statuses", body)?;
+    Ok(page.values.iter().map(ApiStatus::build).collect())
 }

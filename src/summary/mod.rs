@@ -9,6 +9,7 @@ pub mod text;
 
 use serde::Serialize;
 
+use crate::credentials::Redactor;
 use crate::error::{Error, ErrorKind};
 use crate::gate::{Condition, Decision, Evaluated, Outcome};
 use crate::model::LookupKind;
@@ -101,6 +102,52 @@ impl Summary {
             http_status: e.http_status(),
         });
         self.message = message;
+    }
+
+    /// Replaces every secret in every text of the summary. Done before any format renders it:
+    /// once escaped (Markdown's `a\_b`), cut short (the report's 72-character titles),
+    /// percent-encoded (links) or quoted, a secret echoed by a server no longer matches the
+    /// text-level redaction that follows.
+    pub fn redact(&mut self, r: &Redactor) {
+        let text = |s: &mut String| *s = r.redact(s);
+        let opt = |o: &mut Option<String>| {
+            if let Some(s) = o {
+                *s = r.redact(s);
+            }
+        };
+        if let Some(repo) = &mut self.repository {
+            text(&mut repo.full_name);
+            opt(&mut repo.url);
+        }
+        opt(&mut self.commit);
+        opt(&mut self.destination_branch);
+        text(&mut self.message);
+        if let Some(e) = &mut self.error {
+            text(&mut e.message);
+        }
+        for e in &mut self.pull_requests {
+            let p = &mut e.pr;
+            text(&mut p.title);
+            for o in [
+                &mut p.url,
+                &mut p.author,
+                &mut p.source_branch,
+                &mut p.destination_branch,
+                &mut p.source_commit,
+                &mut p.created_on,
+                &mut p.updated_on,
+            ] {
+                opt(o);
+            }
+            for rv in &mut p.reviewers {
+                text(&mut rv.name);
+            }
+            for b in &mut p.builds {
+                text(&mut b.key);
+                opt(&mut b.name);
+                opt(&mut b.url);
+            }
+        }
     }
 
     /// The PR the dotenv and step outputs describe.
