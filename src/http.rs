@@ -18,6 +18,8 @@ use crate::error::{Error, Result};
 const MAX_WAIT: Duration = Duration::from_secs(60);
 /// Marks a URL built from a path segment that cannot be sent (see `Http::url`).
 const UNSENDABLE: &str = "pr-status-unsendable-path-segment";
+/// Pages followed at most: a hostile or broken server must not keep the step paging forever.
+const MAX_PAGES: usize = 200;
 /// Largest body read; anything bigger is a malformed answer, not a reason to run out of memory.
 const MAX_BODY: usize = 32 * 1024 * 1024;
 /// Well-known system CA bundles, in the order Go and curl look for them.
@@ -313,6 +315,40 @@ impl Http {
         if self.settings.debug {
             eprintln!("pr-status: debug: {}", self.redactor.redact(text));
         }
+    }
+
+    /// Fetches `first` and every page after it. `read` turns one answer (and the URL it
+    /// answered) into that page's items and the URL of the next page, `None` on the last;
+    /// links the server sent must go through `follow` (or `link_next`) first.
+    pub async fn paginate<T>(
+        &self,
+        first: Url,
+        mut read: impl FnMut(&Url, &Response) -> Result<(Vec<T>, Option<Url>)>,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        let mut url = first;
+        for _ in 0..MAX_PAGES {
+            let resp = self.get(url.clone()).await?;
+            let (items, next) = read(&url, &resp)?;
+            out.extend(items);
+            match next {
+                Some(next) => url = next,
+                None => return Ok(out),
+            }
+        }
+        Err(Error::api(
+            None,
+            format!(
+                "{} kept sending pages past {MAX_PAGES} for GET {}; giving up",
+                self.forge,
+                url.path()
+            ),
+        ))
+    }
+
+    /// The `Link: rel="next"` target of an answer (GitHub, GitLab), checked like any link.
+    pub fn link_next(&self, resp: &Response) -> Result<Option<Url>> {
+        resp.next_link().map(|link| self.follow(&link)).transpose()
     }
 
     /// GET with the API's credentials, retries and error mapping.

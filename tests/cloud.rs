@@ -967,3 +967,27 @@ fn proxy_variables_are_honoured() {
     assert_eq!(r.code, 4, "NO_PROXY bypasses the proxy, and nothing listens at {api}");
     assert_eq!(r.summary()["error"]["kind"], "network");
 }
+
+/// A server whose `next` link never ends is cut off (the same loop pages every forge).
+#[test]
+fn endless_paging_is_cut_off() {
+    let mut server = Server::new();
+    let api = Api::cloud_direct(&server);
+    let again = format!(
+        "{}/repositories/acme/widget/commit/{COMMIT}/pullrequests?page=2",
+        api.url()
+    );
+    let pages = server
+        .mock("GET", index_path().as_str())
+        .match_query(Matcher::Any)
+        .with_header("content-type", "application/json")
+        .with_body(cloud_page(vec![], Some(again)))
+        // The first page, read while polling for 202, then the 200 pages the loop allows.
+        .expect(201)
+        .create();
+    mock_statuses(&mut server, COMMIT, vec![]);
+    let r = step().cloud_via(&api).run();
+    pages.assert();
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stderr.contains("kept sending pages past 200"), "{}", r.stderr);
+}

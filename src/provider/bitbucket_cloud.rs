@@ -51,8 +51,6 @@ const PR_FIELDS: [&str; 23] = [
     "comment_count",
 ];
 const STATUS_FIELDS: &str = "next,values.key,values.name,values.state,values.url";
-/// A hostile or broken server must not keep the step paging forever.
-const MAX_PAGES: usize = 200;
 
 /// Bitbucket Cloud's own variables (SPEC "Providers", "Credentials").
 #[derive(Debug, Deserialize)]
@@ -265,24 +263,13 @@ impl BitbucketCloud {
 
     /// Every page of a paginated list, following `next` only on the API's origin.
     async fn pages<T: for<'de> Deserialize<'de>>(&self, first: Url) -> Result<Vec<T>> {
-        let mut out = Vec::new();
-        let mut url = Some(first);
-        let mut pages = 0;
-        while let Some(u) = url.take() {
-            pages += 1;
-            if pages > MAX_PAGES {
-                return Err(Error::api(
-                    None,
-                    format!("{FORGE} kept sending pages past {MAX_PAGES}; giving up"),
-                ));
-            }
-            let page: Page<T> = self.http.get(u).await?.json()?;
-            out.extend(page.values);
-            if let Some(next) = page.next {
-                url = Some(self.http.follow(&next)?);
-            }
-        }
-        Ok(out)
+        self.http
+            .paginate(first, |_, resp| {
+                let page: Page<T> = resp.json()?;
+                let next = page.next.map(|n| self.http.follow(&n)).transpose()?;
+                Ok((page.values, next))
+            })
+            .await
     }
 
     fn with_query(mut url: Url, pairs: &[(&str, &str)]) -> Url {

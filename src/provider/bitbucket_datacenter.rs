@@ -34,8 +34,6 @@ const FORGE: &str = "Bitbucket Data Center";
 /// Page sizes asked for; servers cap `limit` themselves (build statuses at 100).
 const PR_LIMIT: &str = "100";
 const BUILD_LIMIT: &str = "100";
-/// A hostile or broken server must not keep the step paging forever.
-const MAX_PAGES: usize = 200;
 /// What a credential needs, for messages.
 const TOKEN: &str = "an HTTP access token (personal, project or repository)";
 const PERMISSION: &str = "Repository read permission (Project read for a project token)";
@@ -224,37 +222,38 @@ impl BitbucketDatacenter {
 
     /// Every page of a paged resource (`start`, `limit`, `isLastPage`, `nextPageStart`).
     async fn pages<T: DeserializeOwned>(&self, url: Url, limit: &str) -> Result<Vec<T>> {
-        let mut out = Vec::new();
-        let mut start: u64 = 0;
-        for _ in 0..MAX_PAGES {
+        let at = |start: u64| {
             let mut u = url.clone();
             u.query_pairs_mut()
                 .append_pair("start", &start.to_string())
                 .append_pair("limit", limit);
-            let page: Page<T> = self.http.get(u).await?.json()?;
-            out.extend(page.values);
-            match (page.is_last_page, page.next_page_start) {
-                (Some(false), Some(next)) if next > start => start = next,
-                (Some(false), _) => {
-                    return Err(Error::api(
-                        None,
-                        format!(
-                            "{FORGE} sent GET {} a page with isLastPage false but no nextPageStart past {start}",
-                            url.path()
-                        ),
-                    ))
-                }
-                // isLastPage true, or absent: nothing tells where a next page would start.
-                _ => return Ok(out),
-            }
-        }
-        Err(Error::api(
-            None,
-            format!(
-                "{FORGE} kept sending pages past {MAX_PAGES} for GET {}; giving up",
-                url.path()
-            ),
-        ))
+            u
+        };
+        self.http
+            .paginate(at(0), |current, resp| {
+                let page: Page<T> = resp.json()?;
+                let start = current
+                    .query_pairs()
+                    .find(|(k, _)| k == "start")
+                    .and_then(|(_, v)| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+                let next = match (page.is_last_page, page.next_page_start) {
+                    (Some(false), Some(next)) if next > start => Some(at(next)),
+                    (Some(false), _) => {
+                        return Err(Error::api(
+                            None,
+                            format!(
+                                "{FORGE} sent GET {} a page with isLastPage false but no nextPageStart past {start}",
+                                url.path()
+                            ),
+                        ))
+                    }
+                    // isLastPage true, or absent: nothing tells where a next page would start.
+                    _ => None,
+                };
+                Ok((page.values, next))
+            })
+            .await
     }
 
     /// The pull requests that contain the commit.

@@ -29,8 +29,6 @@ const DEFAULT_API: &str = "https://api.github.com";
 /// The REST API version the JSON shapes below follow.
 const API_VERSION: &str = "2022-11-28";
 const MEDIA_TYPE: &str = "application/vnd.github+json";
-/// A hostile or broken server must not keep the step paging forever.
-const MAX_PAGES: usize = 100;
 /// GitHub's largest page size.
 const PER_PAGE: &str = "100";
 /// Events whose payload names the pull request (and whose `GITHUB_SHA` is a merge commit).
@@ -272,22 +270,11 @@ impl Github {
 
     /// Every page of a list, following the `Link: rel="next"` header on the API's origin only.
     async fn pages<P: DeserializeOwned>(&self, first: Url) -> Result<Vec<P>> {
-        let mut out = Vec::new();
-        let mut url = Some(first);
-        while let Some(u) = url.take() {
-            if out.len() >= MAX_PAGES {
-                return Err(Error::api(
-                    None,
-                    format!("{FORGE} kept sending pages past {MAX_PAGES}; giving up"),
-                ));
-            }
-            let resp = self.http.get(u).await?;
-            out.push(resp.json::<P>()?);
-            if let Some(next) = resp.next_link() {
-                url = Some(self.http.follow(&next)?);
-            }
-        }
-        Ok(out)
+        self.http
+            .paginate(first, |_, resp| {
+                Ok((vec![resp.json::<P>()?], self.http.link_next(resp)?))
+            })
+            .await
     }
 
     fn not_found(&self, what: &str) -> Error {

@@ -30,8 +30,6 @@ use crate::summary::Repository;
 
 const FORGE: &str = "GitLab";
 const DEFAULT_API: &str = "https://gitlab.com/api/v4";
-/// A hostile or broken server must not keep the step paging forever.
-const MAX_PAGES: usize = 100;
 /// GitLab's largest page size.
 const PER_PAGE: &str = "100";
 
@@ -176,37 +174,29 @@ impl Gitlab {
     /// Every page of a list: the `Link: rel="next"` header (on the API's origin only), else
     /// GitLab's `x-next-page` (which is all that some servers and proxies pass on).
     async fn pages<T: DeserializeOwned>(&self, first: Url) -> Result<Vec<T>> {
-        let mut out = Vec::new();
-        let mut url = Some(first);
-        let mut pages = 0;
-        while let Some(u) = url.take() {
-            pages += 1;
-            if pages > MAX_PAGES {
-                return Err(Error::api(
-                    None,
-                    format!("{FORGE} kept sending pages past {MAX_PAGES}; giving up"),
-                ));
-            }
-            let resp = self.http.get(u.clone()).await?;
-            out.extend(resp.json::<Vec<T>>()?);
-            if let Some(next) = resp.next_link() {
-                url = Some(self.http.follow(&next)?);
-            } else if let Some(n) = resp
-                .header("x-next-page")
-                .map(str::trim)
-                .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
-            {
-                let mut next = u.clone();
-                let kept: Vec<(String, String)> = u
-                    .query_pairs()
-                    .filter(|(k, _)| k != "page")
-                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                    .collect();
-                next.query_pairs_mut().clear().extend_pairs(kept).append_pair("page", n);
-                url = Some(next);
-            }
-        }
-        Ok(out)
+        self.http
+            .paginate(first, |current, resp| {
+                let items = resp.json::<Vec<T>>()?;
+                if let Some(next) = self.http.link_next(resp)? {
+                    return Ok((items, Some(next)));
+                }
+                let next_page = resp
+                    .header("x-next-page")
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+                let next = next_page.map(|n| {
+                    let kept: Vec<(String, String)> = current
+                        .query_pairs()
+                        .filter(|(k, _)| k != "page")
+                        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                        .collect();
+                    let mut next = current.clone();
+                    next.query_pairs_mut().clear().extend_pairs(kept).append_pair("page", n);
+                    next
+                });
+                Ok((items, next))
+            })
+            .await
     }
 
     fn paged(&self, rest: &[&str]) -> Url {
