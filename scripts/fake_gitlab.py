@@ -7,6 +7,7 @@ It answers exactly the requests src/provider/gitlab.rs makes, for any query stri
   GET /api/v4/projects/{id}/merge_requests/{iid}                      that MR, head pipeline success
   GET /api/v4/projects/{id}/merge_requests/{iid}/approvals            approved by one user
   GET /api/v4/projects/{id}/merge_requests/{iid}/reviewers            no reviewers ([])
+  GET /api/v4/projects/{id}/repository/commits/{sha}/statuses         no other pipelines' statuses ([])
 
 and a GitLab-shaped 404 (`{"message": "404 Not found"}`) for anything else. The MR (!7) is
 opened, not a draft, its `sha` is the commit asked for, one user other than its author approved
@@ -78,6 +79,7 @@ ROUTES = [
     (re.compile(rf"^/api/v4/projects/{SEG}/merge_requests/(\d+)/?$"), "mr"),
     (re.compile(rf"^/api/v4/projects/{SEG}/merge_requests/(\d+)/approvals/?$"), "approvals"),
     (re.compile(rf"^/api/v4/projects/{SEG}/merge_requests/(\d+)/reviewers/?$"), "reviewers"),
+    (re.compile(rf"^/api/v4/projects/{SEG}/repository/commits/{SEG}/statuses/?$"), "statuses"),
 ]
 
 
@@ -130,10 +132,12 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(404, {"message": "404 Project Not Found"})
             web = f"https://gitlab.example.com/{cfg['project_path']}"
             project_id = int(cfg["project"]) if (cfg["project"] or "").isdigit() else 4242
-            if name == "commit_mrs":
+            if name in ("commit_mrs", "statuses"):
                 commit = unquote(m.group(2))
                 if cfg["commit"] and commit != cfg["commit"]:
                     return self._send(404, {"message": "404 Commit Not Found"})
+                if name == "statuses":
+                    return self._send(200, [])
                 return self._send(200, [merge_request(web, project_id, commit)])
             if int(m.group(2)) != MR_IID:
                 return self._send(404, {"message": "404 Not found"})

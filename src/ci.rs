@@ -35,6 +35,19 @@ impl CurrentRun {
 
     /// Whether `build` is the status of this very run.
     pub fn is_own(&self, build: &Build) -> bool {
+        // The forge said which run the status belongs to (GitLab's `pipeline_id`). Run ids are
+        // compared whole, against each CI's own: a provider only sets the id of its own CI's
+        // runs, and one machine is in one CI.
+        if let Some(run) = build.run.as_deref() {
+            let ids = [
+                &self.gitlab_pipeline_id,
+                &self.github_run_id,
+                &self.bitbucket_build_number,
+            ];
+            if ids.into_iter().flatten().any(|id| id == run) {
+                return true;
+            }
+        }
         let url = build.url.as_deref().unwrap_or("");
         let name = build.name.as_deref().unwrap_or("");
         if let Some(n) = &self.bitbucket_build_number {
@@ -105,5 +118,25 @@ mod tests {
         assert!(run.is_own(&build("ci", "https://ci.example/job/x/9/")));
         assert!(!run.is_own(&build("ci", "https://ci.example/job/x/90/")));
         assert!(!CurrentRun::default().is_own(&build("Pipeline #12 for main", "")));
+    }
+
+    #[test]
+    fn a_build_the_forge_files_under_this_run_is_own() {
+        let run = CurrentRun {
+            gitlab_pipeline_id: Some("55".into()),
+            ..CurrentRun::default()
+        };
+        // A job of pipeline 55 links to /jobs/N, not to the pipeline: only its run says.
+        let job = build("test", "https://gitlab.com/g/p/-/jobs/901");
+        assert!(!run.is_own(&job));
+        assert!(run.is_own(&job.clone().in_run("55")));
+        assert!(!run.is_own(&job.clone().in_run("5")), "whole ids only");
+        assert!(!run.is_own(&job.clone().in_run("550")));
+        assert!(!CurrentRun::default().is_own(&job.clone().in_run("55")));
+        let github = CurrentRun {
+            github_run_id: Some("777".into()),
+            ..CurrentRun::default()
+        };
+        assert!(github.is_own(&job.in_run("777")), "the same field serves other CIs");
     }
 }

@@ -58,6 +58,10 @@ pub struct Build {
     /// Left out of `builds-passed`: listed in `IGNORE_BUILDS`, or the status of the running
     /// pipeline itself. Set by the gate, not by providers. (An addition to SPEC's fields.)
     pub ignored: bool,
+    /// The CI run (pipeline) this status belongs to, when the forge says: how the running
+    /// pipeline's own statuses are recognised (`ci::CurrentRun::is_own`). Not in the summaries.
+    #[serde(skip)]
+    pub run: Option<String>,
 }
 
 impl Build {
@@ -68,7 +72,14 @@ impl Build {
             state,
             url,
             ignored: false,
+            run: None,
         }
+    }
+
+    /// The same build, as part of CI run `run` (for GitLab the pipeline id).
+    pub fn in_run(mut self, run: impl Into<String>) -> Self {
+        self.run = Some(run.into());
+        self
     }
 }
 

@@ -10,6 +10,8 @@ use serde_json::{json, Value};
 /// `CI_PROJECT_ID=group/sub/widget`, percent-encoded as one path segment.
 const PROJECT: &str = "/api/v4/projects/group%2Fsub%2Fwidget";
 const HEAD: &str = "fedcba9876543210fedcba9876543210fedcba98";
+/// The MRs' source branch; statuses are asked for on it (`ref`), percent-encoded.
+const BRANCH_QUERY: &str = "ref=feature%2Fx&per_page=100";
 
 trait GitlabStep {
     fn gitlab(self, server_url: &str) -> Self;
@@ -65,6 +67,36 @@ fn commit_mrs_path(commit: &str) -> String {
     format!("{PROJECT}/repository/commits/{commit}/merge_requests")
 }
 
+fn statuses_path(commit: &str) -> String {
+    format!("{PROJECT}/repository/commits/{commit}/statuses")
+}
+
+/// A commit status as `GET /projects/:id/repository/commits/:sha/statuses` returns it: a job of
+/// pipeline `pipeline`, or without `pipeline_id` as servers before GitLab 16.3 send it.
+fn status(id: u64, name: &str, pipeline: Option<u64>, state: &str) -> Value {
+    let mut s = json!({
+        "id": id, "sha": COMMIT, "ref": "feature/x", "status": state, "name": name, "stage": "test",
+        "allow_failure": false, "description": null, "coverage": null,
+        "target_url": format!("https://gitlab.example/group/sub/widget/-/jobs/{id}"),
+        "created_at": "2026-11-02T10:00:00.000Z", "started_at": null, "finished_at": null,
+        "author": user("Ann Author", 1), "pipeline_id": pipeline
+    });
+    if pipeline.is_none() {
+        s.as_object_mut().unwrap().remove("pipeline_id");
+    }
+    s
+}
+
+/// The statuses of `commit` on the MRs' branch, answering only the exact query pr-status sends.
+fn mock_statuses(server: &mut Server, commit: &str, body: Value) -> Mock {
+    server
+        .mock("GET", statuses_path(commit).as_str())
+        .match_query(Matcher::Exact(BRANCH_QUERY.into()))
+        .with_header("content-type", "application/json")
+        .with_body(body.to_string())
+        .create()
+}
+
 fn mock_json(server: &mut Server, path: &str, body: Value) -> Mock {
     server
         .mock("GET", path)
@@ -74,8 +106,15 @@ fn mock_json(server: &mut Server, path: &str, body: Value) -> Mock {
         .create()
 }
 
-/// The commit lookup answering `mrs`, and each MR's own, approvals and reviewers answers.
+/// The commit lookup answering `mrs`, each MR's own, approvals and reviewers answers, and no
+/// commit statuses.
 fn serve(server: &mut Server, mrs: Vec<Value>, approvers: Vec<Value>, reviewers: Vec<Value>) -> Mock {
+    let mut heads: Vec<&str> = mrs.iter().map(|m| m["sha"].as_str().unwrap()).collect();
+    heads.sort_unstable();
+    heads.dedup();
+    for head in heads {
+        mock_statuses(server, head, json!([]));
+    }
     for m in &mrs {
         let iid = m["iid"].as_u64().unwrap();
         mock_json(server, &format!("{PROJECT}/merge_requests/{iid}"), m.clone());
@@ -130,6 +169,11 @@ fn private_token_is_sent_and_the_gate_passes() {
         )
         .expect(1)
         .create();
+    let statuses = token(server.mock("GET", statuses_path(COMMIT).as_str()))
+        .match_query(Matcher::Exact(BRANCH_QUERY.into()))
+        .with_body("[]")
+        .expect(1)
+        .create();
     let r = step()
         .gitlab(&server.url())
         .env(
@@ -148,6 +192,7 @@ fn private_token_is_sent_and_the_gate_passes() {
     one.assert();
     appr.assert();
     revs.assert();
+    statuses.assert();
     let s = r.summary();
     assert_eq!(s["provider"], "gitlab", "chosen by GITLAB_CI=true");
     assert_eq!(
@@ -226,10 +271,13 @@ fn every_page_is_followed_by_link_or_x_next_page() {
             json!([]),
         );
     }
+    // Three MRs with one head and branch: their statuses are read once.
+    let statuses = mock_statuses(&mut server, COMMIT, json!([])).expect(1);
     let r = step().gitlab(&server.url()).run();
     p1.assert();
     p2.assert();
     p3.assert();
+    statuses.assert();
     assert_eq!(r.code, 0, "{}", r.stderr);
     let ids: Vec<u64> = r.summary()["pull_requests"]
         .as_array()
@@ -259,14 +307,19 @@ fn merge_request_iid_fetches_that_mr_directly() {
         &format!("{PROJECT}/merge_requests/12/reviewers"),
         json!([]),
     );
+    let statuses = mock_statuses(&mut server, HEAD, json!([])).expect(1);
+    let merge_commit = mock_statuses(&mut server, COMMIT, json!([])).expect(0);
     let r = step()
         .gitlab(&server.url())
         .env("CI_MERGE_REQUEST_IID", "12")
         .env("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", HEAD)
+        .env("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "feature/x")
         .env("REQUIRE", "approved")
         .run();
     lookup.assert();
     one.assert();
+    statuses.assert();
+    merge_commit.assert();
     assert_eq!(r.code, 0, "{}", r.stderr);
     let s = r.summary();
     assert_eq!(s["lookup"], "pr_id");
@@ -359,6 +412,7 @@ fn servers_without_the_reviewers_api_list_the_mrs_reviewers_as_pending() {
         &format!("{PROJECT}/merge_requests/5/approvals"),
         approvals(vec![user("Rita Reviewer", 2)]),
     );
+    mock_statuses(&mut server, COMMIT, json!([]));
     let old = server
         .mock("GET", format!("{PROJECT}/merge_requests/5/reviewers").as_str())
         .match_query(Matcher::Any)
@@ -592,7 +646,8 @@ fn states_and_drafts() {
 }
 
 /// The recorded go-gitlab answer (gitlab-org/gitlab-ee !14656, 2019) served as GitLab's,
-/// on a server without the approvals and reviewers APIs.
+/// on a server without the approvals and reviewers APIs, whose commit statuses have no
+/// `pipeline_id` yet (before GitLab 16.3): they are not counted.
 #[test]
 fn real_recorded_merge_request() {
     let text = fixture("real/gitlab/merge-request-14656-go-gitlab.json");
@@ -619,11 +674,27 @@ fn real_recorded_merge_request() {
         assert_eq!((p["approvals"].as_u64(), p["reviewers"].clone()), (Some(0), json!([])));
         assert_eq!(p["builds"][0]["url"], want["head_pipeline"]["web_url"]);
         assert_eq!(
+            p["builds"].as_array().unwrap().len(),
+            1,
+            "statuses without pipeline_id left out"
+        );
+        assert_eq!(
             p["builds"][0]["state"], "SUCCESSFUL",
             "passed with warnings is a success"
         );
     };
     let old_server = |server: &mut Server| {
+        let mut unfiled = status(1, "rspec 1/2", None, "failed");
+        unfiled["ref"] = want["source_branch"].clone();
+        server
+            .mock("GET", format!("{PROJECT}/repository/commits/{sha}/statuses").as_str())
+            .match_query(Matcher::Exact(format!(
+                "ref={}&per_page=100",
+                want["source_branch"].as_str().unwrap()
+            )))
+            .with_body(json!([unfiled, status(2, "rspec 2/2", None, "running")]).to_string())
+            .expect(1)
+            .create();
         for api in ["approvals", "reviewers"] {
             server
                 .mock("GET", format!("{PROJECT}/merge_requests/{iid}/{api}").as_str())
@@ -671,4 +742,283 @@ fn real_recorded_merge_request() {
         p["builds"][0]["ignored"], true,
         "the old-style /pipelines/{{id}} link is recognised"
     );
+}
+
+/// MR !7 at COMMIT, its head pipeline #507 passed; its commit statuses not yet served.
+fn serve_mr(server: &mut Server) {
+    for (path, body) in [
+        (commit_mrs_path(COMMIT), json!([mr(7, COMMIT)])),
+        (format!("{PROJECT}/merge_requests/7"), mr(7, COMMIT)),
+        (format!("{PROJECT}/merge_requests/7/approvals"), approvals(vec![])),
+        (format!("{PROJECT}/merge_requests/7/reviewers"), json!([])),
+    ] {
+        mock_json(server, &path, body);
+    }
+}
+
+/// MR !7 (`serve_mr`) with these commit statuses, read once.
+fn serve_with_statuses(server: &mut Server, statuses: Value) -> Mock {
+    serve_mr(server);
+    mock_statuses(server, COMMIT, statuses).expect(1)
+}
+
+fn builds(r: &Ran) -> Vec<(String, String, bool)> {
+    r.summary()["pull_requests"][0]["builds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["key"].as_str().unwrap().to_string(),
+                b["state"].as_str().unwrap().to_string(),
+                b["ignored"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn statuses_of_other_pipelines_count_and_the_head_pipelines_do_not() {
+    // Head pipeline #507 passed; its jobs are statuses too, and even a failed one among them
+    // counts only through the pipeline's own verdict (no double counting).
+    // "sonar" was posted by an external service into pipeline #600 (and earlier into #590).
+    let run = |sonar_then: &str, sonar_now: &str| {
+        let mut server = Server::new();
+        let statuses = serve_with_statuses(
+            &mut server,
+            json!([
+                status(11, "sonar", Some(590), sonar_then),
+                status(12, "build", Some(507), "success"),
+                status(13, "test", Some(507), "failed"),
+                status(14, "sonar", Some(600), sonar_now),
+                status(15, "old-style", None, "failed"),
+            ]),
+        );
+        let r = step().gitlab(&server.url()).env("REQUIRE", "builds-passed").run();
+        statuses.assert();
+        r
+    };
+    let r = run("success", "failed");
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let p = &r.summary()["pull_requests"][0];
+    assert_eq!(
+        p["builds"],
+        json!([
+            {"key": "pipeline", "name": "Pipeline #507 for feature/x", "state": "SUCCESSFUL",
+             "url": "https://gitlab.example/group/sub/widget/-/pipelines/507", "ignored": false},
+            {"key": "sonar", "name": "sonar", "state": "FAILED",
+             "url": "https://gitlab.example/group/sub/widget/-/jobs/14", "ignored": false},
+        ]),
+        "the newest sonar only; #507's own jobs and statuses without pipeline_id left out"
+    );
+    assert_eq!(p["unmet"], json!(["builds-passed"]));
+    assert_eq!(p["build_summary"]["failed"], 1);
+
+    let r = run("failed", "running");
+    assert_eq!((r.code, r.summary()["outcome"].as_str()), (8, Some("pending")));
+    assert_eq!(builds(&r)[1], ("sonar".into(), "INPROGRESS".into(), false));
+
+    let r = run("failed", "success");
+    assert_eq!(r.code, 0, "an older pipeline's failure is out of date: {}", r.stdout);
+
+    // A commit GitLab does not know (404) has no statuses: the pipeline alone decides.
+    let mut server = Server::new();
+    serve_mr(&mut server);
+    let gone = server
+        .mock("GET", statuses_path(COMMIT).as_str())
+        .match_query(Matcher::Exact(BRANCH_QUERY.into()))
+        .with_status(404)
+        .with_body(r#"{"message":"404 Commit Not Found"}"#)
+        .expect(1)
+        .create();
+    let r = step().gitlab(&server.url()).env("REQUIRE", "builds-passed").run();
+    gone.assert();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(builds(&r), [("pipeline".into(), "SUCCESSFUL".into(), false)]);
+}
+
+#[test]
+fn the_running_pipelines_statuses_never_hold_the_gate_even_when_it_is_not_the_head() {
+    // Head pipeline #507 (say the MR pipeline) passed; pr-status runs in branch pipeline #600
+    // on the same commit, whose jobs are still running or waiting for it.
+    let own = json!([
+        status(21, "build", Some(600), "success"),
+        status(22, "pr-status", Some(600), "running"),
+        status(23, "deploy", Some(600), "created"),
+        status(24, "release", Some(600), "manual"),
+    ]);
+    let mut server = Server::new();
+    let statuses = serve_with_statuses(&mut server, own.clone());
+    let r = step()
+        .gitlab(&server.url())
+        .env("CI_PIPELINE_ID", "600")
+        .env("REQUIRE", "builds-passed")
+        .run();
+    statuses.assert();
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let t = |k: &str, s: &str, i: bool| (k.to_string(), s.to_string(), i);
+    assert_eq!(
+        builds(&r),
+        [
+            t("pipeline", "SUCCESSFUL", false),
+            t("build", "SUCCESSFUL", true),
+            t("pr-status", "INPROGRESS", true),
+            t("deploy", "INPROGRESS", true),
+            t("release", "STOPPED", true),
+        ]
+    );
+    assert_eq!(
+        r.summary()["pull_requests"][0]["build_summary"],
+        json!({"successful": 1, "failed": 0, "in_progress": 0, "stopped": 0})
+    );
+
+    // Run from any other pipeline, #600's jobs are someone else's and count.
+    let mut server = Server::new();
+    serve_with_statuses(&mut server, own);
+    let r = step()
+        .gitlab(&server.url())
+        .env("CI_PIPELINE_ID", "6000")
+        .env("REQUIRE", "builds-passed")
+        .run();
+    assert_eq!(
+        (r.code, r.summary()["outcome"].as_str()),
+        (1, Some("fail")),
+        "{}",
+        r.stdout
+    );
+    assert!(builds(&r).iter().all(|(_, _, ignored)| !ignored));
+}
+
+#[test]
+fn commit_status_states_and_allowed_failures_map_to_the_four() {
+    let table: &[(&str, bool, &str)] = &[
+        ("success", false, "SUCCESSFUL"),
+        ("skipped", false, "SUCCESSFUL"),
+        ("failed", false, "FAILED"),
+        ("created", false, "INPROGRESS"),
+        ("waiting_for_resource", false, "INPROGRESS"),
+        ("preparing", false, "INPROGRESS"),
+        ("pending", false, "INPROGRESS"),
+        ("running", false, "INPROGRESS"),
+        ("scheduled", false, "INPROGRESS"),
+        ("manual", false, "STOPPED"),
+        ("canceled", false, "STOPPED"),
+        ("canceling", false, "STOPPED"),
+        ("failed", true, "SUCCESSFUL"),
+        ("canceled", true, "SUCCESSFUL"),
+        ("manual", true, "SUCCESSFUL"),
+        ("running", true, "INPROGRESS"),
+    ];
+    let statuses: Vec<Value> = table
+        .iter()
+        .enumerate()
+        .map(|(i, (state, allowed, _))| {
+            let mut s = status(30 + i as u64, &format!("{state} {allowed}"), Some(600), state);
+            s["allow_failure"] = (*allowed).into();
+            s
+        })
+        .collect();
+    let mut server = Server::new();
+    serve_with_statuses(&mut server, Value::Array(statuses));
+    let r = step().gitlab(&server.url()).run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let got = builds(&r);
+    assert_eq!(got.len(), table.len() + 1);
+    for ((state, allowed, want), (key, s, _)) in table.iter().zip(&got[1..]) {
+        assert_eq!(
+            (key.as_str(), s.as_str()),
+            (format!("{state} {allowed}").as_str(), *want)
+        );
+    }
+
+    // Allowed to fail, GitLab's pipeline passes "with warnings": so does builds-passed.
+    let allowed = |state: &str, id: u64| {
+        let mut s = status(id, &format!("optional {state}"), Some(600), state);
+        s["allow_failure"] = true.into();
+        s
+    };
+    let mut server = Server::new();
+    serve_with_statuses(
+        &mut server,
+        json!([allowed("failed", 1), allowed("manual", 2), allowed("canceled", 3)]),
+    );
+    let r = step().gitlab(&server.url()).env("REQUIRE", "builds-passed").run();
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let mut server = Server::new();
+    serve_with_statuses(
+        &mut server,
+        json!([allowed("failed", 1), status(2, "lint", Some(600), "failed")]),
+    );
+    let r = step().gitlab(&server.url()).env("REQUIRE", "builds-passed").run();
+    assert_eq!(r.code, 1, "not allowed to fail: {}", r.stdout);
+}
+
+#[test]
+fn statuses_are_read_on_every_page() {
+    let mut server = Server::new();
+    serve_mr(&mut server);
+    let path = statuses_path(COMMIT);
+    let p1 = server
+        .mock("GET", path.as_str())
+        .match_query(Matcher::Exact(BRANCH_QUERY.into()))
+        .with_header(
+            "link",
+            &format!("<{}{path}?{BRANCH_QUERY}&page=2>; rel=\"next\"", server.url()),
+        )
+        .with_body(json!([status(1, "one", Some(600), "success")]).to_string())
+        .expect(1)
+        .create();
+    // x-next-page alone: the next page keeps `ref` and `per_page`.
+    let p2 = server
+        .mock("GET", path.as_str())
+        .match_query(Matcher::Exact(format!("{BRANCH_QUERY}&page=2")))
+        .with_header("x-next-page", "3")
+        .with_body(json!([status(2, "two", Some(600), "success")]).to_string())
+        .expect(1)
+        .create();
+    let p3 = server
+        .mock("GET", path.as_str())
+        .match_query(Matcher::Exact(format!("{BRANCH_QUERY}&page=3")))
+        .with_header("x-next-page", "")
+        .with_body(json!([status(3, "three", Some(600), "failed")]).to_string())
+        .expect(1)
+        .create();
+    let r = step().gitlab(&server.url()).env("REQUIRE", "builds-passed").run();
+    p1.assert();
+    p2.assert();
+    p3.assert();
+    assert_eq!(r.code, 1, "the last page's failure counts: {}", r.stdout);
+    let keys: Vec<String> = builds(&r).into_iter().map(|(k, _, _)| k).collect();
+    assert_eq!(keys, ["pipeline", "one", "two", "three"]);
+}
+
+#[test]
+fn a_merge_request_that_moved_has_its_new_heads_statuses_read() {
+    // In the MR pipeline of COMMIT, the MR has since moved on to HEAD: COMMIT's statuses,
+    // read while the MR was fetched, are not the MR's; HEAD's are read afterwards.
+    let mut server = Server::new();
+    for (path, body) in [
+        (format!("{PROJECT}/merge_requests/12"), mr(12, HEAD)),
+        (format!("{PROJECT}/merge_requests/12/approvals"), approvals(vec![])),
+        (format!("{PROJECT}/merge_requests/12/reviewers"), json!([])),
+    ] {
+        mock_json(&mut server, &path, body);
+    }
+    let guessed = mock_statuses(&mut server, COMMIT, json!([status(1, "e2e", Some(600), "failed")])).expect(1);
+    let moved = mock_statuses(&mut server, HEAD, json!([status(2, "e2e", Some(601), "running")])).expect(1);
+    let r = step()
+        .gitlab(&server.url())
+        .env("CI_MERGE_REQUEST_IID", "12")
+        .env("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "feature/x")
+        .env("REQUIRE", "builds-passed")
+        .run();
+    guessed.assert();
+    moved.assert();
+    assert_eq!(
+        (r.code, r.summary()["outcome"].as_str()),
+        (8, Some("pending")),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(builds(&r)[1], ("e2e".into(), "INPROGRESS".into(), false));
 }

@@ -3,21 +3,34 @@
 //! What is looked up: in merge request pipelines the MR of `CI_MERGE_REQUEST_IID`; otherwise
 //! every MR containing `CI_COMMIT_SHA` (`/repository/commits/{sha}/merge_requests`, all pages).
 //! Each MR then costs three concurrent requests: the MR itself (its head pipeline), its
-//! approvals and its reviewers. For N MRs that is pages + 3N requests in pages + 1 round trips.
+//! approvals and its reviewers; at the same time, once per distinct head commit and source
+//! branch, the commit's statuses on that branch (all pages). For N MRs with one head that is
+//! pages + 3N + 1 requests in pages + 1 round trips. (When an MR's head moved after the
+//! lookup listed it, or the MR of `CI_MERGE_REQUEST_IID` is not at `CI_COMMIT_SHA` on
+//! `CI_MERGE_REQUEST_SOURCE_BRANCH_NAME`, its new head's statuses take one more round trip.)
 //!
-//! Builds are the MR's head pipeline, not the commit's statuses: every GitLab CI job is a
-//! commit status, including the job running this step and the later jobs of its pipeline that
-//! wait for it, and the statuses API does not say which pipeline a status belongs to, so they
-//! cannot be told apart from other pipelines' jobs. External statuses (posted through the
-//! API) are filed by GitLab under a pipeline of the commit, so the head pipeline's status
-//! includes them. The pipeline's link ends in `/pipelines/{id}`, which is how the running
-//! pipeline (`CI_PIPELINE_ID`) is recognised and never made to wait for itself.
+//! Builds are the MR's head pipeline plus the commit statuses of other pipelines. Every GitLab
+//! CI job is a commit status, so the head pipeline's own jobs are left out (its state already
+//! sums them up). Since GitLab 16.3 each status names its `pipeline_id`: statuses filed under
+//! another pipeline (an external service's, a branch pipeline next to the MR pipeline) count
+//! one by one, the newest of each name only; statuses of the running pipeline
+//! (`CI_PIPELINE_ID`) carry its id as their run and are never made to wait for themselves.
+//! Servers before 16.3 send no `pipeline_id`: their statuses cannot be told apart from the
+//! running pipeline's own jobs (this step, and the later jobs waiting for it), so they are left
+//! out and only the head pipeline counts. The head pipeline is recognised as the running one
+//! by its id, or by its link ending in `/pipelines/{id}`.
+//!
+//! The statuses are asked for with `ref=<source branch>`: GitLab documents that without it
+//! only the default branch's statuses are answered. Jobs of merge request pipelines carry the
+//! ref `refs/merge-requests/{iid}/head`, so those of pipelines other than the head pipeline
+//! are not seen.
 
+use std::collections::BTreeMap;
+
+use futures_util::future::join_all;
 use reqwest::{StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-
-use futures_util::future::join_all;
 
 use crate::config::{self, Config, ProviderKind};
 use crate::credentials::{secret_var, Auth, Form, Redactor};
@@ -25,7 +38,7 @@ use crate::error::{Error, Result};
 use crate::gate::Condition;
 use crate::http::{AuthHint, Http};
 use crate::model::{Build, BuildState, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer};
-use crate::provider::Provider;
+use crate::provider::{server_commit, Provider};
 use crate::summary::Repository;
 
 const FORGE: &str = "GitLab";
@@ -44,6 +57,34 @@ struct GitlabEnv {
     ci_merge_request_iid: Option<String>,
     /// Only set in merged results pipelines, where `CI_COMMIT_SHA` is the merge commit.
     ci_merge_request_source_branch_sha: Option<String>,
+    /// The MR's source branch in merge request pipelines: with the commit, where its commit
+    /// statuses are read while the MR itself is still being fetched.
+    ci_merge_request_source_branch_name: Option<String>,
+}
+
+/// Where an MR's commit statuses are read: its head commit, on its source branch.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Head {
+    sha: String,
+    branch: String,
+}
+
+impl Head {
+    /// Both known, and the commit a commit id (it goes into the URL).
+    fn of(sha: Option<&str>, branch: Option<&str>) -> Option<Head> {
+        let branch = branch.filter(|b| !b.trim().is_empty())?;
+        Some(Head {
+            sha: server_commit(sha?)?,
+            branch: branch.to_string(),
+        })
+    }
+}
+
+/// One MR's own answers, before its commit statuses are added.
+struct Fetched {
+    mr: ApiMr,
+    approvals: Option<ApiApprovals>,
+    reviewers: Option<Vec<ApiReviewer>>,
 }
 
 #[derive(Debug)]
@@ -54,6 +95,8 @@ pub struct Gitlab {
     web: Option<String>,
     commit: Option<String>,
     iid: Option<u64>,
+    /// The head of the MR of `CI_MERGE_REQUEST_IID`, as the pipeline's variables say.
+    expected_head: Option<Head>,
 }
 
 /// A project id: the number, or the full path (`group/subgroup/project`), which goes into
@@ -155,6 +198,9 @@ impl Gitlab {
         let name = env.ci_project_path.clone().unwrap_or_else(|| project.clone());
         let web = project_web(&env, &api, &project);
         let http = Http::new(FORGE, api, Some(auth), &cfg.http, redactor, auth_hint())?;
+        let expected_head = iid
+            .and(commit.as_deref())
+            .and_then(|c| Head::of(Some(c), env.ci_merge_request_source_branch_name.as_deref()));
         Ok(Gitlab {
             http,
             project,
@@ -162,6 +208,7 @@ impl Gitlab {
             web,
             commit,
             iid,
+            expected_head,
         })
     }
 
@@ -229,7 +276,7 @@ impl Gitlab {
     }
 
     /// One MR with its head pipeline, approvals and reviewers, fetched at the same time.
-    async fn complete(&self, iid: u64) -> Result<PullRequest> {
+    async fn fetch(&self, iid: u64) -> Result<Fetched> {
         let id = iid.to_string();
         let (mr, approvals, reviewers) = tokio::join!(
             self.http.get(self.project_url(&["merge_requests", &id])),
@@ -264,7 +311,60 @@ impl Gitlab {
             }
             other => Some(other?),
         };
-        mr.normalize(approvals, reviewers)
+        Ok(Fetched {
+            mr,
+            approvals,
+            reviewers,
+        })
+    }
+
+    /// The latest status of each job and external status of a commit on a branch (GitLab
+    /// leaves out retried jobs by itself). A commit GitLab does not know has none.
+    async fn statuses(&self, head: &Head) -> Result<Vec<ApiStatus>> {
+        let mut url = self.project_url(&["repository", "commits", &head.sha, "statuses"]);
+        url.query_pairs_mut()
+            .append_pair("ref", &head.branch)
+            .append_pair("per_page", PER_PAGE);
+        match self.pages::<ApiStatus>(url).await {
+            Err(Error::Api { status: Some(404), .. }) => {
+                self.http
+                    .debug(&format!("no commit statuses for {} on {} (404)", head.sha, head.branch));
+                Ok(Vec::new())
+            }
+            other => other,
+        }
+    }
+
+    /// The MRs in full: each one's own requests and, once per distinct head in `heads`, its
+    /// commit statuses, all at the same time. An MR whose head is not in `heads` has its
+    /// statuses read afterwards.
+    async fn complete(&self, iids: Vec<u64>, heads: Vec<Head>) -> Result<Vec<PullRequest>> {
+        let (fetched, statuses) = tokio::join!(
+            join_all(iids.into_iter().map(|iid| self.fetch(iid))),
+            join_all(heads.iter().map(|h| self.statuses(h)))
+        );
+        // The MRs' own errors first: they say more (a 404 names CI_MERGE_REQUEST_IID).
+        let fetched: Vec<Fetched> = fetched.into_iter().collect::<Result<_>>()?;
+        let mut by_head: BTreeMap<Head, Vec<ApiStatus>> = BTreeMap::new();
+        for (head, s) in heads.into_iter().zip(statuses) {
+            by_head.insert(head, s?);
+        }
+        let mut prs = Vec::with_capacity(fetched.len());
+        for f in fetched {
+            let head = Head::of(f.mr.sha.as_deref(), f.mr.source_branch.as_deref());
+            let statuses = match head {
+                Some(h) => {
+                    if !by_head.contains_key(&h) {
+                        let s = self.statuses(&h).await?;
+                        by_head.insert(h.clone(), s);
+                    }
+                    by_head.get(&h).map(Vec::as_slice).unwrap_or_default()
+                }
+                None => &[],
+            };
+            prs.push(f.mr.normalize(f.approvals, f.reviewers, statuses)?);
+        }
+        Ok(prs)
     }
 }
 
@@ -295,22 +395,28 @@ impl Provider for Gitlab {
 
     async fn lookup(&mut self) -> Result<Lookup> {
         if let Some(iid) = self.iid {
+            let heads = self.expected_head.clone().into_iter().collect();
             return Ok(Lookup {
                 kind: LookupKind::PrId,
-                pull_requests: vec![self.complete(iid).await?],
+                pull_requests: self.complete(vec![iid], heads).await?,
             });
         }
         let commit = self.commit.clone().unwrap_or_default();
         let mut iids: Vec<u64> = Vec::new();
+        let mut heads: Vec<Head> = Vec::new();
         for mr in self.commit_mrs(&commit).await? {
             if !iids.contains(&mr.iid) {
                 iids.push(mr.iid);
             }
+            if let Some(h) = Head::of(mr.sha.as_deref(), mr.source_branch.as_deref()) {
+                if !heads.contains(&h) {
+                    heads.push(h);
+                }
+            }
         }
-        let prs = join_all(iids.into_iter().map(|iid| self.complete(iid))).await;
         Ok(Lookup {
             kind: LookupKind::Commit,
-            pull_requests: prs.into_iter().collect::<Result<_>>()?,
+            pull_requests: self.complete(iids, heads).await?,
         })
     }
 }
@@ -347,6 +453,20 @@ struct ApiPipeline {
     web_url: Option<String>,
     #[serde(rename = "ref")]
     name: Option<String>,
+}
+
+/// A commit status: a CI job, or a status an external service posted (filed by GitLab, stage
+/// `external`, under the pipeline it names, else the commit's newest pipeline on its ref, else
+/// a new pipeline of its own).
+#[derive(Debug, Deserialize)]
+struct ApiStatus {
+    id: Option<u64>,
+    name: Option<String>,
+    status: Option<String>,
+    target_url: Option<String>,
+    /// Since GitLab 16.3.
+    pipeline_id: Option<u64>,
+    allow_failure: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -411,6 +531,53 @@ fn pipeline_state(status: &str) -> BuildState {
     }
 }
 
+/// A commit status's `status` as SPEC's four states: the pipeline's mapping, except that a job
+/// allowed to fail which failed, was canceled or waits for a manual start is SUCCESSFUL.
+/// GitLab leaves exactly these out of a pipeline's own status (the pipeline "passed with
+/// warnings"; its manual jobs are optional), so they must not fail `builds-passed` either.
+fn status_state(status: &str, allow_failure: bool) -> BuildState {
+    match status {
+        "failed" | "canceled" | "manual" if allow_failure => BuildState::Successful,
+        other => pipeline_state(other),
+    }
+}
+
+impl ApiStatus {
+    fn build(&self) -> Build {
+        let name = self.name.clone().unwrap_or_else(|| "default".into());
+        let state = self
+            .status
+            .as_deref()
+            .map(|s| status_state(s, self.allow_failure == Some(true)))
+            .unwrap_or(BuildState::Stopped);
+        let build = Build::new(name.clone(), Some(name), state, self.target_url.clone());
+        match self.pipeline_id {
+            Some(id) => build.in_run(id.to_string()),
+            None => build,
+        }
+    }
+}
+
+/// The builds beside the head pipeline: statuses of other pipelines, the newest of each name
+/// (an older pipeline's verdict on the same commit is out of date). Statuses without
+/// `pipeline_id` (servers before 16.3) could be the running pipeline's own jobs: left out.
+fn other_pipelines(statuses: &[ApiStatus], head_pipeline: Option<u64>) -> Vec<Build> {
+    let mut newest: Vec<&ApiStatus> = Vec::new();
+    for s in statuses.iter().filter(|s| s.pipeline_id.is_some()) {
+        match newest.iter_mut().find(|n| n.name == s.name) {
+            // Answers come oldest first; a higher id is newer whatever the order.
+            Some(n) if n.id <= s.id => *n = s,
+            Some(_) => {}
+            None => newest.push(s),
+        }
+    }
+    newest
+        .into_iter()
+        .filter(|s| s.pipeline_id != head_pipeline)
+        .map(ApiStatus::build)
+        .collect()
+}
+
 impl ApiPipeline {
     fn build(self) -> Build {
         let name = match (self.id, &self.name) {
@@ -418,7 +585,7 @@ impl ApiPipeline {
             (Some(id), None) => format!("Pipeline #{id}"),
             (None, _) => "Pipeline".to_string(),
         };
-        Build::new(
+        let build = Build::new(
             "pipeline",
             Some(name),
             self.status
@@ -426,12 +593,21 @@ impl ApiPipeline {
                 .map(pipeline_state)
                 .unwrap_or(BuildState::Stopped),
             self.web_url,
-        )
+        );
+        match self.id {
+            Some(id) => build.in_run(id.to_string()),
+            None => build,
+        }
     }
 }
 
 impl ApiMr {
-    fn normalize(self, approvals: Option<ApiApprovals>, reviewers: Option<Vec<ApiReviewer>>) -> Result<PullRequest> {
+    fn normalize(
+        self,
+        approvals: Option<ApiApprovals>,
+        reviewers: Option<Vec<ApiReviewer>>,
+        statuses: &[ApiStatus],
+    ) -> Result<PullRequest> {
         let state = match self.state.as_deref().map(str::to_ascii_lowercase).as_deref() {
             Some("opened") | Some("locked") => PrState::Open,
             Some("merged") => PrState::Merged,
@@ -500,12 +676,10 @@ impl ApiMr {
                     state,
                 }),
         );
-        pr.builds = self
-            .head_pipeline
-            .or(self.pipeline)
-            .map(ApiPipeline::build)
-            .into_iter()
-            .collect();
+        let pipeline = self.head_pipeline.or(self.pipeline);
+        let head_id = pipeline.as_ref().and_then(|p| p.id);
+        pr.builds = pipeline.map(ApiPipeline::build).into_iter().collect();
+        pr.builds.extend(other_pipelines(statuses, head_id));
         Ok(pr)
     }
 }
@@ -550,5 +724,52 @@ mod tests {
         for s in ["canceled", "canceling", "manual", "new_thing"] {
             assert_eq!(pipeline_state(s), BuildState::Stopped, "{s}");
         }
+    }
+
+    #[test]
+    fn allowed_failures_and_optional_manual_jobs_do_not_fail() {
+        for s in ["failed", "canceled", "manual"] {
+            assert_eq!(status_state(s, true), BuildState::Successful, "{s}");
+        }
+        assert_eq!(status_state("failed", false), BuildState::Failed);
+        assert_eq!(status_state("manual", false), BuildState::Stopped);
+        assert_eq!(status_state("canceled", false), BuildState::Stopped);
+        assert_eq!(status_state("running", true), BuildState::Inprogress);
+        assert_eq!(status_state("success", false), BuildState::Successful);
+    }
+
+    #[test]
+    fn other_pipelines_newest_of_each_name_head_and_unfiled_left_out() {
+        let status = |id: u64, name: &str, pipeline: Option<u64>, state: &str| ApiStatus {
+            id: Some(id),
+            name: Some(name.into()),
+            status: Some(state.into()),
+            target_url: None,
+            pipeline_id: pipeline,
+            allow_failure: None,
+        };
+        let statuses = [
+            status(9, "lint", Some(600), "success"),
+            status(3, "lint", Some(590), "failed"),
+            status(4, "test", Some(500), "failed"),
+            status(5, "old-server", None, "failed"),
+            status(6, "sonar", Some(600), "running"),
+        ];
+        let got: Vec<(String, BuildState, Option<String>)> = other_pipelines(&statuses, Some(500))
+            .into_iter()
+            .map(|b| (b.key, b.state, b.run))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("lint".to_string(), BuildState::Successful, Some("600".to_string())),
+                ("sonar".to_string(), BuildState::Inprogress, Some("600".to_string())),
+            ]
+        );
+        assert_eq!(
+            other_pipelines(&statuses, None).len(),
+            3,
+            "no head pipeline: test counts"
+        );
     }
 }
