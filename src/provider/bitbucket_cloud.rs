@@ -18,7 +18,7 @@ use crate::credentials::{secret_var, Auth, Form, Redactor, Secret};
 use crate::error::{Error, Result};
 use crate::http::{AuthHint, Http};
 use crate::model::{Build, BuildState, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer};
-use crate::provider::{same_commit, server_commit, Provider};
+use crate::provider::{parse_body, same_commit, server_commit, Provider};
 use crate::summary::Repository;
 
 const FORGE: &str = "Bitbucket Cloud";
@@ -674,10 +674,6 @@ impl ApiStatus {
 
 // ---- The parsers of Bitbucket Cloud answers on their own, for property tests and fuzzing. ----
 // They run the same deserialization and normalization as the lookup; only the HTTP is missing.
-
-fn parse_body<T: for<'de> Deserialize<'de>>(what: &str, body: &[u8]) -> Result<T> {
-    crate::http::parse_json(what, None, &reqwest::header::HeaderMap::new(), body)
-}
 
 /// Parses one page of pull requests (`/commit/{commit}/pullrequests`, `/pullrequests?q=...`)
 /// into normalized pull requests without builds. Any answer that is not such a page is an

@@ -27,7 +27,7 @@ use crate::credentials::{secret_var, Auth, Form, Redactor};
 use crate::error::{Error, Result};
 use crate::http::{AuthHint, Http};
 use crate::model::{Build, BuildState, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer};
-use crate::provider::{same_commit, server_commit, Provider};
+use crate::provider::{parse_body, same_commit, server_commit, Provider};
 use crate::summary::Repository;
 
 const FORGE: &str = "Bitbucket Data Center";
@@ -602,22 +602,47 @@ impl ApiPr {
             seen.push(user);
         }
         pr.set_reviews(reviews);
-        pr.builds = builds
-            .iter()
-            .map(|b| {
-                Build::new(
-                    b.key.clone().unwrap_or_default(),
-                    b.name.clone(),
-                    b.state
-                        .as_deref()
-                        .map(BuildState::from_bitbucket)
-                        .unwrap_or(BuildState::Stopped),
-                    b.url.clone(),
-                )
-            })
-            .collect();
+        pr.builds = builds.iter().map(ApiBuild::build).collect();
         Ok(pr)
     }
+}
+
+impl ApiBuild {
+    fn build(&self) -> Build {
+        Build::new(
+            self.key.clone().unwrap_or_default(),
+            self.name.clone(),
+            self.state
+                .as_deref()
+                .map(BuildState::from_bitbucket)
+                .unwrap_or(BuildState::Stopped),
+            self.url.clone(),
+        )
+    }
+}
+
+// ---- The parsers of Data Center answers on their own, for property tests and fuzzing. ----
+// They run the same deserialization (`Page`, `ApiPr`, `ApiBuild`) and normalization as the
+// lookup; only the HTTP is missing.
+
+/// Parses one page of pull requests (`.../commits/{commit}/pull-requests`, the same paged
+/// shape as `.../pull-requests`) into normalized pull requests without builds. Any answer that
+/// is not such a page is an `Error::Api`; it never panics, whatever the bytes.
+pub fn parse_pull_request_page(body: &[u8]) -> Result<Vec<PullRequest>> {
+    let page: Page<ApiPr> = parse_body("a page of pull requests", body)?;
+    page.values.into_iter().map(|p| p.normalize(&[])).collect()
+}
+
+/// Parses one pull request (`.../pull-requests/{id}`) into a normalized pull request without
+/// builds.
+pub fn parse_pull_request(body: &[u8]) -> Result<PullRequest> {
+    parse_body::<ApiPr>("a pull request", body)?.normalize(&[])
+}
+
+/// Parses one page of build statuses (`/rest/build-status/latest/commits/{commit}`) into builds.
+pub fn parse_build_status_page(body: &[u8]) -> Result<Vec<Build>> {
+    let page: Page<ApiBuild> = parse_body("a page of build statuses", body)?;
+    Ok(page.values.iter().map(ApiBuild::build).collect())
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::gate::Condition;
 use crate::http::{AuthHint, Http};
 use crate::model::{Build, BuildState, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer};
-use crate::provider::{server_commit, Provider};
+use crate::provider::{parse_body, server_commit, Provider};
 use crate::summary::Repository;
 
 const FORGE: &str = "GitHub";
@@ -50,9 +50,9 @@ struct GithubEnv {
     github_event_path: Option<String>,
 }
 
-/// What the lookup asks for.
+/// What the lookup asks for, decided from `GITHUB_SHA` and the event.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Target {
+pub enum Target {
     /// Every PR containing the commit.
     Commit(String),
     /// One PR named by the event; `commit` is the commit the summary reports.
@@ -126,19 +126,23 @@ struct MergeGroup {
 }
 
 /// Reads the event payload; any failure is a configuration error naming `GITHUB_EVENT_PATH`.
-fn read_event(path: Option<&str>, event_name: &str) -> Result<Event> {
+fn read_event(path: Option<&str>, event_name: &str) -> Result<Vec<u8>> {
     let Some(path) = path else {
         return Err(Error::config(format!(
             "GITHUB_EVENT_PATH is not set but GITHUB_EVENT_NAME is {event_name}: GitHub Actions sets it to the event payload; \
              elsewhere point it at the event JSON or unset GITHUB_EVENT_NAME"
         )));
     };
-    let text = std::fs::read(path).map_err(|e| {
+    std::fs::read(path).map_err(|e| {
         Error::config(format!(
             "GITHUB_EVENT_PATH={path} cannot be read ({e}): it must name the {event_name} event payload GitHub Actions wrote"
         ))
-    })?;
-    serde_json::from_slice(&text).map_err(|e| {
+    })
+}
+
+/// Parses the event payload read from `path`; not the payload is a configuration error.
+fn parse_event_payload(path: &str, event_name: &str, payload: &[u8]) -> Result<Event> {
+    serde_json::from_slice(payload).map_err(|e| {
         Error::config(format!(
             "GITHUB_EVENT_PATH={path} is not a {event_name} event payload ({e}): point it at the event JSON GitHub Actions wrote"
         ))
@@ -147,11 +151,22 @@ fn read_event(path: Option<&str>, event_name: &str) -> Result<Event> {
 
 /// Decides what to look up from the commit and the event.
 fn target(env: &GithubEnv) -> Result<Target> {
-    let sha = env
-        .github_sha
-        .as_deref()
-        .map(|s| config::commit("GITHUB_SHA", s))
-        .transpose()?;
+    let event_name = env.github_event_name.as_deref().map(str::trim).unwrap_or("");
+    let path = env.github_event_path.as_deref();
+    target_of(event_name, path, env.github_sha.as_deref(), || {
+        read_event(path, event_name)
+    })
+}
+
+/// Decides what to look up from `GITHUB_SHA`, `GITHUB_EVENT_NAME` and, for the events that
+/// name a pull request, the payload `read` gives (read only for those events).
+fn target_of(
+    event_name: &str,
+    path: Option<&str>,
+    github_sha: Option<&str>,
+    read: impl FnOnce() -> Result<Vec<u8>>,
+) -> Result<Target> {
+    let sha = github_sha.map(|s| config::commit("GITHUB_SHA", s)).transpose()?;
     let need_sha = |sha: Option<String>| {
         sha.ok_or_else(|| {
             Error::config(
@@ -159,10 +174,8 @@ fn target(env: &GithubEnv) -> Result<Target> {
             )
         })
     };
-    let event_name = env.github_event_name.as_deref().map(str::trim).unwrap_or("");
-    let path = env.github_event_path.as_deref();
     if PR_EVENTS.contains(&event_name) {
-        let event = read_event(path, event_name)?;
+        let event = parse_event_payload(path.unwrap_or_default(), event_name, &read()?)?;
         let Some(pr) = event.pull_request else {
             return Err(Error::config(format!(
                 "GITHUB_EVENT_PATH={} has no pull_request object although GITHUB_EVENT_NAME is {event_name}: point it at the event JSON GitHub Actions wrote",
@@ -178,7 +191,7 @@ fn target(env: &GithubEnv) -> Result<Target> {
         return Ok(Target::Pr { number, commit });
     }
     if event_name == "merge_group" {
-        let event = read_event(path, event_name)?;
+        let event = parse_event_payload(path.unwrap_or_default(), event_name, &read()?)?;
         let Some(group) = event.merge_group else {
             return Err(Error::config(format!(
                 "GITHUB_EVENT_PATH={} has no merge_group object although GITHUB_EVENT_NAME is merge_group: point it at the event JSON GitHub Actions wrote",
@@ -320,18 +333,7 @@ impl Github {
             self.pages::<CheckRuns>(runs_url),
             self.pages::<CombinedStatus>(status_url)
         );
-        let mut builds: Vec<Build> = absent(runs)?
-            .into_iter()
-            .flat_map(|p| p.check_runs)
-            .map(CheckRun::build)
-            .collect();
-        builds.extend(
-            absent(statuses)?
-                .into_iter()
-                .flat_map(|p| p.statuses)
-                .map(CommitStatus::build),
-        );
-        Ok(builds)
+        Ok(to_builds(absent(runs)?, absent(statuses)?))
     }
 
     /// Adds reviews and builds to each PR, all requests at the same time.
@@ -553,6 +555,17 @@ fn status_state(state: Option<&str>) -> BuildState {
     }
 }
 
+/// A commit's builds: its check runs, then its commit statuses, every page of each.
+fn to_builds(runs: Vec<CheckRuns>, statuses: Vec<CombinedStatus>) -> Vec<Build> {
+    let mut builds: Vec<Build> = runs
+        .into_iter()
+        .flat_map(|p| p.check_runs)
+        .map(CheckRun::build)
+        .collect();
+    builds.extend(statuses.into_iter().flat_map(|p| p.statuses).map(CommitStatus::build));
+    builds
+}
+
 impl CheckRun {
     fn build(self) -> Build {
         let name = self.name.unwrap_or_default();
@@ -663,6 +676,58 @@ impl ApiPr {
         pr.builds = builds;
         Ok(pr)
     }
+}
+
+// ---- The parsers of GitHub answers and of the event payload on their own, for property tests
+// and fuzzing. They run the same deserialization and normalization as the lookup (`ApiPr`,
+// `ApiReview`, `CheckRuns`, `CombinedStatus`, `Event` and `target_of`); only the HTTP, and for
+// the event the file, is missing.
+
+/// Parses one page of `/commits/{sha}/pulls` (a JSON array) into normalized pull requests
+/// without reviews or builds. Any answer that is not such a page is an `Error::Api`; it never
+/// panics, whatever the bytes.
+pub fn parse_pull_request_page(body: &[u8]) -> Result<Vec<PullRequest>> {
+    let page: Vec<ApiPr> = parse_body("a page of pull requests", body)?;
+    page.into_iter().map(|p| p.normalize(&[], Vec::new())).collect()
+}
+
+/// Parses one pull request (`/pulls/{number}`) into a normalized pull request without reviews
+/// or builds (requested reviewers and teams are listed as pending).
+pub fn parse_pull_request(body: &[u8]) -> Result<PullRequest> {
+    parse_body::<ApiPr>("a pull request", body)?.normalize(&[], Vec::new())
+}
+
+/// Parses a pull request and one page of its reviews (`/pulls/{number}/reviews`, a JSON array)
+/// into the normalized pull request with each reviewer's standing verdict, as the lookup
+/// combines them.
+pub fn parse_pull_request_with_reviews(pr: &[u8], reviews: &[u8]) -> Result<PullRequest> {
+    let pr: ApiPr = parse_body("a pull request", pr)?;
+    let reviews: Vec<ApiReview> = parse_body("a page of reviews", reviews)?;
+    pr.normalize(&reviews, Vec::new())
+}
+
+/// Parses one page of `/commits/{ref}/check-runs` into builds.
+pub fn parse_check_runs(body: &[u8]) -> Result<Vec<Build>> {
+    let page: CheckRuns = parse_body("a page of check runs", body)?;
+    Ok(to_builds(vec![page], Vec::new()))
+}
+
+/// Parses one page of `/commits/{ref}/status` (the combined status) into builds.
+pub fn parse_combined_status(body: &[u8]) -> Result<Vec<Build>> {
+    let page: CombinedStatus = parse_body("a combined status", body)?;
+    Ok(to_builds(Vec::new(), vec![page]))
+}
+
+/// What the step looks up given `GITHUB_EVENT_NAME`, the event payload (the file at
+/// `GITHUB_EVENT_PATH`) and `GITHUB_SHA`. A payload that is not the event's is a configuration
+/// error naming `GITHUB_EVENT_PATH` (exit 2); it never panics, whatever the bytes.
+pub fn parse_event(event_name: &str, payload: &[u8], github_sha: Option<&str>) -> Result<Target> {
+    target_of(
+        event_name.trim(),
+        Some("<payload>"),
+        github_sha,
+        || Ok(payload.to_vec()),
+    )
 }
 
 #[cfg(test)]

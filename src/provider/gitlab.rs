@@ -38,7 +38,7 @@ use crate::error::{Error, Result};
 use crate::gate::Condition;
 use crate::http::{AuthHint, Http};
 use crate::model::{Build, BuildState, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer};
-use crate::provider::{server_commit, Provider};
+use crate::provider::{parse_body, server_commit, Provider};
 use crate::summary::Repository;
 
 const FORGE: &str = "GitLab";
@@ -402,18 +402,7 @@ impl Provider for Gitlab {
             });
         }
         let commit = self.commit.clone().unwrap_or_default();
-        let mut iids: Vec<u64> = Vec::new();
-        let mut heads: Vec<Head> = Vec::new();
-        for mr in self.commit_mrs(&commit).await? {
-            if !iids.contains(&mr.iid) {
-                iids.push(mr.iid);
-            }
-            if let Some(h) = Head::of(mr.sha.as_deref(), mr.source_branch.as_deref()) {
-                if !heads.contains(&h) {
-                    heads.push(h);
-                }
-            }
-        }
+        let (iids, heads) = iids_and_heads(self.commit_mrs(&commit).await?);
         Ok(Lookup {
             kind: LookupKind::Commit,
             pull_requests: self.complete(iids, heads).await?,
@@ -507,6 +496,24 @@ struct ApiApprover {
 struct ApiReviewer {
     user: Option<ApiUser>,
     state: Option<String>,
+}
+
+/// The MRs the commit lookup listed, each once in the server's order, and their distinct
+/// heads (whose commit statuses are read at the same time as the MRs).
+fn iids_and_heads(mrs: Vec<ApiMr>) -> (Vec<u64>, Vec<Head>) {
+    let mut iids: Vec<u64> = Vec::new();
+    let mut heads: Vec<Head> = Vec::new();
+    for mr in mrs {
+        if !iids.contains(&mr.iid) {
+            iids.push(mr.iid);
+        }
+        if let Some(h) = Head::of(mr.sha.as_deref(), mr.source_branch.as_deref()) {
+            if !heads.contains(&h) {
+                heads.push(h);
+            }
+        }
+    }
+    (iids, heads)
 }
 
 /// A pipeline's status as SPEC's four states.
@@ -682,6 +689,53 @@ impl ApiMr {
         pr.builds.extend(other_pipelines(statuses, head_id));
         Ok(pr)
     }
+}
+
+// ---- The parsers of GitLab answers on their own, for property tests and fuzzing. They run
+// the same deserialization (`ApiMr`, `ApiApprovals`, `ApiReviewer`, `ApiStatus`) and
+// normalization as the lookup; only the HTTP is missing.
+
+/// Parses one page of `/repository/commits/{sha}/merge_requests` (a JSON array) into the MR
+/// numbers (iids) the lookup then fetches in full, each once. Any answer that is not such a
+/// page is an `Error::Api`; it never panics, whatever the bytes.
+pub fn parse_merge_request_page(body: &[u8]) -> Result<Vec<u64>> {
+    Ok(iids_and_heads(parse_body("a page of merge requests", body)?).0)
+}
+
+/// Parses one merge request (`/merge_requests/{iid}`) into a normalized pull request, as when
+/// the server has neither the approvals nor the reviewers API (its `reviewers` are pending)
+/// and no commit statuses: its builds are its head pipeline.
+pub fn parse_merge_request(body: &[u8]) -> Result<PullRequest> {
+    parse_merge_request_with(body, None, None, None)
+}
+
+/// Parses a merge request with its approvals (`/merge_requests/{iid}/approvals`), one page of
+/// its reviewers (`/merge_requests/{iid}/reviewers`, a JSON array) and one page of its head's
+/// commit statuses (`/repository/commits/{sha}/statuses`, a JSON array) into the normalized
+/// pull request, as the lookup combines them; `None` stands for an API the server does not
+/// have (or, for the statuses, a head without them).
+pub fn parse_merge_request_with(
+    mr: &[u8],
+    approvals: Option<&[u8]>,
+    reviewers: Option<&[u8]>,
+    statuses: Option<&[u8]>,
+) -> Result<PullRequest> {
+    let mr: ApiMr = parse_body("a merge request", mr)?;
+    let approvals: Option<ApiApprovals> = approvals.map(|b| parse_body("the approvals", b)).transpose()?;
+    let reviewers: Option<Vec<ApiReviewer>> = reviewers.map(|b| parse_body("a page of reviewers", b)).transpose()?;
+    let statuses: Vec<ApiStatus> = statuses
+        .map(|b| parse_body("a page of commit statuses", b))
+        .transpose()?
+        .unwrap_or_default();
+    mr.normalize(approvals, reviewers, &statuses)
+}
+
+/// Parses one page of commit statuses (`/repository/commits/{sha}/statuses`, a JSON array)
+/// into the builds they add next to an MR whose head pipeline is not among them: the newest
+/// status of each name filed under a pipeline.
+pub fn parse_commit_status_page(body: &[u8]) -> Result<Vec<Build>> {
+    let page: Vec<ApiStatus> = parse_body("a page of commit statuses", body)?;
+    Ok(other_pipelines(&page, None))
 }
 
 #[cfg(test)]

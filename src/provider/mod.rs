@@ -36,6 +36,13 @@ pub fn same_commit(a: &str, b: &str) -> bool {
     a.len().min(b.len()) >= 7 && (a.starts_with(&b) || b.starts_with(&a))
 }
 
+/// Parses one answer body the way `Response::json` does (the same `http::parse_json`), without
+/// the request: the providers' public `parse_*` functions, which property tests and fuzzing
+/// call, go through it so that they exercise the lookup's own deserialization.
+pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(what: &str, body: &[u8]) -> Result<T> {
+    crate::http::parse_json(what, None, &reqwest::header::HeaderMap::new(), body)
+}
+
 /// Validates a commit id the server sent before it goes into a URL.
 pub fn server_commit(hash: &str) -> Option<String> {
     crate::config::commit("server", hash).ok()
