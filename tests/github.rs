@@ -442,6 +442,23 @@ fn an_unreadable_or_malformed_event_is_a_config_error_naming_github_event_path()
 }
 
 #[test]
+fn an_event_path_larger_than_any_payload_is_not_read_in_full() {
+    // A 33 MiB (sparse) file stands for /dev/zero, /dev/urandom or a huge log named by
+    // mistake: reading it whole would take memory without bound.
+    let mut server = Server::new();
+    let none = nothing_sent(&mut server);
+    let s = step().github(&server.url()).env("GITHUB_EVENT_NAME", "pull_request");
+    let path = s.path("huge.json");
+    std::fs::File::create(&path).unwrap().set_len(33 << 20).unwrap();
+    let r = s.env("GITHUB_EVENT_PATH", &path).run();
+    none.assert();
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.summary()["error"]["kind"], "config");
+    assert!(r.stderr.contains("holds more than 32 MiB"), "{}", r.stderr);
+    assert!(r.stderr.contains("GITHUB_EVENT_PATH="), "{}", r.stderr);
+}
+
+#[test]
 fn each_reviewers_latest_verdict_decides() {
     let mut server = Server::new();
     let mut p = pr(8, COMMIT);

@@ -9,6 +9,7 @@
 //! is pages + N + 2 requests in pages + 1 round trips.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 
 use futures_util::future::join_all;
 use reqwest::{StatusCode, Url};
@@ -31,6 +32,9 @@ const API_VERSION: &str = "2022-11-28";
 const MEDIA_TYPE: &str = "application/vnd.github+json";
 /// GitHub's largest page size.
 const PER_PAGE: &str = "100";
+/// The most of `GITHUB_EVENT_PATH` read: GitHub caps webhook payloads at 25 MB, and a path
+/// such as /dev/zero must not be read until memory runs out.
+const MAX_EVENT: u64 = 32 * 1024 * 1024;
 /// Events whose payload names the pull request (and whose `GITHUB_SHA` is a merge commit).
 const PR_EVENTS: [&str; 4] = [
     "pull_request",
@@ -133,11 +137,22 @@ fn read_event(path: Option<&str>, event_name: &str) -> Result<Vec<u8>> {
              elsewhere point it at the event JSON or unset GITHUB_EVENT_NAME"
         )));
     };
-    std::fs::read(path).map_err(|e| {
-        Error::config(format!(
-            "GITHUB_EVENT_PATH={path} cannot be read ({e}): it must name the {event_name} event payload GitHub Actions wrote"
-        ))
-    })
+    let mut payload = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_EVENT + 1).read_to_end(&mut payload))
+        .map_err(|e| {
+            Error::config(format!(
+                "GITHUB_EVENT_PATH={path} cannot be read ({e}): it must name the {event_name} event payload GitHub Actions wrote"
+            ))
+        })?;
+    if payload.len() as u64 > MAX_EVENT {
+        return Err(Error::config(format!(
+            "GITHUB_EVENT_PATH={path} holds more than {} MiB, so it is not the {event_name} event payload GitHub Actions wrote \
+             (GitHub caps payloads at 25 MB): point it at the event JSON",
+            MAX_EVENT >> 20
+        )));
+    }
+    Ok(payload)
 }
 
 /// Parses the event payload read from `path`; not the payload is a configuration error.
