@@ -24,6 +24,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import yaml
@@ -175,6 +177,87 @@ def runner_vars() -> dict[str, str]:
     }
 
 
+GH_PR, GH_HEAD = 12, "9fceb02d0ae598e95dc970b74767f19372d61af8"
+
+
+def fake_github() -> tuple[ThreadingHTTPServer, str, list[dict]]:
+    """A fake GitHub REST API on loopback answering the four requests of a pull_request run:
+    the PR, its reviews, its head's check runs and combined status. Records each request."""
+    seen: list[dict] = []
+    repo = "/repos/acme/widgets-mirror"
+    answers = {
+        f"{repo}/pulls/{GH_PR}": {
+            "number": GH_PR, "state": "open", "draft": False, "title": "Ship the action",
+            "html_url": f"https://github.com/acme/widgets-mirror/pull/{GH_PR}",
+            "user": {"login": "ada"}, "head": {"ref": "feature/action", "sha": GH_HEAD},
+            "base": {"ref": "main"}, "merged_at": None, "requested_reviewers": [],
+            "created_at": "2026-11-02T08:00:00Z", "updated_at": "2026-11-02T10:00:00Z",
+            "comments": 1, "review_comments": 0,
+        },
+        f"{repo}/pulls/{GH_PR}/reviews": [
+            {"user": {"login": "rita"}, "state": "APPROVED", "submitted_at": "2026-11-02T09:00:00Z"}],
+        f"{repo}/commits/{GH_HEAD}/check-runs": {"total_count": 1, "check_runs": [
+            {"name": "build", "status": "completed", "conclusion": "success",
+             "details_url": "https://ci.example/1"}]},
+        f"{repo}/commits/{GH_HEAD}/status": {"state": "success", "statuses": []},
+    }
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            path = self.path.split("?", 1)[0]
+            seen.append({"path": path, "authorization": self.headers.get("authorization")})
+            body = answers.get(path)
+            data = json.dumps(body if body is not None else {"message": "Not Found"}).encode()
+            self.send_response(200 if body is not None else 404)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}", seen
+
+
+def github_without_inputs(runner: "Runner", action: dict, declared_outputs: list[str]) -> None:
+    """`uses: <this repo>@v1` with no inputs on a pull_request event reports that PR with
+    ${{ github.token }}: the runner's variables alone must select and drive the GitHub provider."""
+    server, api, seen = fake_github()
+    try:
+        env = action_environment(action, {})
+        with tempfile.TemporaryDirectory(prefix="pr-status-action-gh-") as tmp:
+            event = Path(tmp) / "event.json"
+            event.write_text(json.dumps({"pull_request": {"number": GH_PR, "head": {"sha": GH_HEAD}}}))
+            env.update({"GITHUB_API_URL": api, "GITHUB_EVENT_NAME": "pull_request",
+                        "GITHUB_EVENT_PATH": str(event)})
+            (Path(tmp) / "run").mkdir()
+            code, output, host = runner.run(env, Path(tmp) / "run")
+            label = "github, no inputs"
+            check(code == 0, f"{label}: exit code 0", f"got {code}; output:\n{output.strip()[-2000:]}")
+            check(seen and all(r["authorization"] == f"Bearer {GITHUB_TOKEN}" for r in seen),
+                  f"{label}: every request carries github.token as Bearer", str(seen))
+            check(any(r["path"].endswith(f"/pulls/{GH_PR}") for r in seen),
+                  f"{label}: the event's PR is fetched", str([r["path"] for r in seen]))
+            summary_path = host["workspace"] / "pr-status.json"
+            if check(summary_path.is_file(), f"{label}: pr-status.json written in the workspace"):
+                summary = json.loads(summary_path.read_text())
+                check(summary.get("provider") == "github" and summary.get("lookup") == "pr_id"
+                      and summary.get("selected_pr") == GH_PR,
+                      f"{label}: provider github, lookup pr_id, PR #{GH_PR}",
+                      str({k: summary.get(k) for k in ("provider", "lookup", "selected_pr")}))
+            outputs = parse_github_output(host["output"].read_text())
+            missing = [o for o in declared_outputs if o not in outputs]
+            check(not missing and outputs.get("number") == str(GH_PR) and outputs.get("approvals") == "1",
+                  f"{label}: outputs set for the PR", f"missing {missing}, got {outputs.get('number')!r}")
+            check(host["summary"].stat().st_size > 0, f"{label}: step summary written")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def main(argv: list[str]) -> int:
     image = None
     binary = None
@@ -287,6 +370,9 @@ def main(argv: list[str]) -> int:
     finally:
         server.shutdown()
         server.server_close()
+    if image is None:
+        # The event file lives on the host; the podman mode covers the image itself above.
+        github_without_inputs(runner, action, declared_outputs)
 
     passed = sum(ok for ok, _ in results)
     failed = len(results) - passed
