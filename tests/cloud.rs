@@ -991,3 +991,15 @@ fn endless_paging_is_cut_off() {
     assert_eq!(r.code, 4, "{}", r.stderr);
     assert!(r.stderr.contains("kept sending pages past 200"), "{}", r.stderr);
 }
+
+/// An answer without its list is malformed (exit 4), not "no pull requests" (exit 1).
+#[test]
+fn a_page_without_values_is_malformed_not_empty() {
+    let mut server = Server::new();
+    let api = Api::cloud_direct(&server);
+    mock_index(&mut server, "{}".into());
+    mock_statuses(&mut server, COMMIT, vec![]);
+    let r = step().cloud_via(&api).env("REQUIRE", "pr").run();
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stderr.contains("malformed"), "{}", r.stderr);
+}

@@ -497,7 +497,8 @@ impl Provider for BitbucketCloud {
 
 #[derive(Debug, Deserialize)]
 struct Page<T> {
-    #[serde(default = "Vec::new")]
+    /// Required: an answer without its list is not "no pull requests" (which would close the
+    /// gate on garbage) but a malformed answer.
     values: Vec<T>,
     next: Option<String>,
 }
