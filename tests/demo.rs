@@ -49,3 +49,23 @@ fn schema_check_rejects_a_broken_summary() {
     let outcome = std::panic::catch_unwind(|| assert_valid(&broken));
     assert!(outcome.is_err(), "the schema check must be able to fail");
 }
+
+#[test]
+fn help_version_and_usage_errors() {
+    let r = step().arg("--help").run();
+    assert_eq!(r.code, 0);
+    assert!(
+        r.stdout.contains("Exit codes") && r.stdout.contains("REQUIRE") && r.stdout.contains("demo"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.summary.is_none(), "--help runs nothing");
+    let r = step().arg("--version").run();
+    assert_eq!(
+        (r.code, r.stdout.trim()),
+        (0, concat!("pr-status ", env!("CARGO_PKG_VERSION")))
+    );
+    let r = step().arg("--frobnicate").run();
+    assert_eq!(r.code, 2, "a usage error is exit 2");
+    assert!(r.stderr.contains("--frobnicate"), "{}", r.stderr);
+}
