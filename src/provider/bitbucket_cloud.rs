@@ -17,8 +17,8 @@ use crate::config::{self, Config, ProviderKind, Vars};
 use crate::credentials::{secret_var, Auth, Form, Redactor, Secret};
 use crate::error::{Error, Result};
 use crate::http::{AuthHint, Http};
-use crate::model::{Build, BuildState, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer};
-use crate::provider::{parse_body, same_commit, server_commit, Provider};
+use crate::model::{Build, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer};
+use crate::provider::{parse_body, same_commit, server_commit, BitbucketStatus, Provider};
 use crate::summary::Repository;
 
 const FORGE: &str = "Bitbucket Cloud";
@@ -322,7 +322,7 @@ impl BitbucketCloud {
     }
 
     /// Build statuses of one commit; a commit Bitbucket does not know has none.
-    async fn commit_statuses(&self, commit: &str) -> Result<Vec<ApiStatus>> {
+    async fn commit_statuses(&self, commit: &str) -> Result<Vec<BitbucketStatus>> {
         let url = Self::with_query(
             self.repo_url(&["commit", commit, "statuses"]),
             &[("pagelen", "100"), ("fields", STATUS_FIELDS)],
@@ -383,8 +383,12 @@ impl BitbucketCloud {
     }
 
     /// Normalizes PRs and attaches build statuses, fetching heads other than `known` concurrently.
-    async fn with_builds(&self, prs: Vec<ApiPr>, known: Option<(&str, Vec<ApiStatus>)>) -> Result<Vec<PullRequest>> {
-        let mut by_head: BTreeMap<String, Vec<ApiStatus>> = BTreeMap::new();
+    async fn with_builds(
+        &self,
+        prs: Vec<ApiPr>,
+        known: Option<(&str, Vec<BitbucketStatus>)>,
+    ) -> Result<Vec<PullRequest>> {
+        let mut by_head: BTreeMap<String, Vec<BitbucketStatus>> = BTreeMap::new();
         let mut missing: Vec<String> = Vec::new();
         for p in &prs {
             let Some(head) = p.head().and_then(server_commit) else {
@@ -401,7 +405,7 @@ impl BitbucketCloud {
         }
         prs.into_iter()
             .map(|p| {
-                let statuses: &[ApiStatus] = match p.head() {
+                let statuses: &[BitbucketStatus] = match p.head() {
                     Some(h) => match &known {
                         Some((c, s)) if same_commit(c, h) => s,
                         _ => by_head.get(&h.to_ascii_lowercase()).map(Vec::as_slice).unwrap_or(&[]),
@@ -446,7 +450,7 @@ impl Provider for BitbucketCloud {
                 self.repo_url(&["pullrequests", &id_text, "statuses"]),
                 &[("pagelen", "100"), ("fields", STATUS_FIELDS)],
             );
-            let (pr, statuses) = tokio::join!(self.http.get(url), self.pages::<ApiStatus>(statuses_url));
+            let (pr, statuses) = tokio::join!(self.http.get(url), self.pages::<BitbucketStatus>(statuses_url));
             let pr: ApiPr = match pr {
                 Err(Error::Api { status: Some(404), .. }) => {
                     return Err(Error::api(Some(404), format!(
@@ -581,20 +585,12 @@ struct ApiPr {
     comment_count: Option<u32>,
 }
 
-#[derive(Debug, Deserialize)]
-struct ApiStatus {
-    key: Option<String>,
-    name: Option<String>,
-    state: Option<String>,
-    url: Option<String>,
-}
-
 impl ApiPr {
     fn head(&self) -> Option<&str> {
         self.source.as_ref()?.commit.as_ref()?.hash.as_deref()
     }
 
-    fn normalize(self, statuses: &[ApiStatus]) -> Result<PullRequest> {
+    fn normalize(self, statuses: &[BitbucketStatus]) -> Result<PullRequest> {
         let state = match self.state.as_deref().map(str::to_ascii_uppercase).as_deref() {
             Some("OPEN") => PrState::Open,
             Some("MERGED") => PrState::Merged,
@@ -654,22 +650,8 @@ impl ApiPr {
             })
         });
         pr.set_reviews(reviews.collect::<Vec<_>>());
-        pr.builds = statuses.iter().map(ApiStatus::build).collect();
+        pr.builds = statuses.iter().map(BitbucketStatus::build).collect();
         Ok(pr)
-    }
-}
-
-impl ApiStatus {
-    fn build(&self) -> Build {
-        Build::new(
-            self.key.clone().unwrap_or_default(),
-            self.name.clone(),
-            self.state
-                .as_deref()
-                .map(BuildState::from_bitbucket)
-                .unwrap_or(BuildState::Stopped),
-            self.url.clone(),
-        )
     }
 }
 
@@ -691,6 +673,6 @@ pub fn parse_pull_request(body: &[u8]) -> Result<PullRequest> {
 
 /// Parses one page of build statuses (`/commit/{commit}/statuses`) into builds.
 pub fn parse_status_page(body: &[u8]) -> Result<Vec<Build>> {
-    let page: Page<ApiStatus> = parse_body("a page of build statuses", body)?;
-    Ok(page.values.iter().map(ApiStatus::build).collect())
+    let page: Page<BitbucketStatus> = parse_body("a page of build statuses", body)?;
+    Ok(page.values.iter().map(BitbucketStatus::build).collect())
 }

@@ -26,8 +26,8 @@ use crate::config::{self, Config, ProviderKind, Vars};
 use crate::credentials::{secret_var, Auth, Form, Redactor};
 use crate::error::{Error, Result};
 use crate::http::{AuthHint, Http};
-use crate::model::{Build, BuildState, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer};
-use crate::provider::{parse_body, same_commit, server_commit, Provider};
+use crate::model::{Build, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer};
+use crate::provider::{parse_body, same_commit, server_commit, BitbucketStatus, Provider};
 use crate::summary::Repository;
 
 const FORGE: &str = "Bitbucket Data Center";
@@ -278,7 +278,7 @@ impl BitbucketDatacenter {
     }
 
     /// Build statuses of one commit, from the build-status resource (see the module doc).
-    async fn builds(&self, commit: &str) -> Result<Vec<ApiBuild>> {
+    async fn builds(&self, commit: &str) -> Result<Vec<BitbucketStatus>> {
         let url = self.http.url(&["rest", "build-status", "latest", "commits", commit]);
         match self.pages(url, BUILD_LIMIT).await {
             // Without the list the builds are unknown; an empty list would pass builds-passed.
@@ -305,7 +305,11 @@ impl BitbucketDatacenter {
     }
 
     /// Normalizes PRs and attaches build statuses, fetching heads other than `known` concurrently.
-    async fn with_builds(&self, prs: Vec<ApiPr>, known: Option<(&str, Vec<ApiBuild>)>) -> Result<Vec<PullRequest>> {
+    async fn with_builds(
+        &self,
+        prs: Vec<ApiPr>,
+        known: Option<(&str, Vec<BitbucketStatus>)>,
+    ) -> Result<Vec<PullRequest>> {
         let mut missing: Vec<String> = Vec::new();
         for p in &prs {
             let Some(head) = p.head().and_then(server_commit) else {
@@ -317,13 +321,13 @@ impl BitbucketDatacenter {
             }
         }
         let fetched = join_all(missing.iter().map(|h| self.builds(h))).await;
-        let mut by_head: BTreeMap<String, Vec<ApiBuild>> = BTreeMap::new();
+        let mut by_head: BTreeMap<String, Vec<BitbucketStatus>> = BTreeMap::new();
         for (head, builds) in missing.into_iter().zip(fetched) {
             by_head.insert(head, builds?);
         }
         prs.into_iter()
             .map(|p| {
-                let builds: &[ApiBuild] = match p.head() {
+                let builds: &[BitbucketStatus] = match p.head() {
                     Some(h) => match &known {
                         Some((c, b)) if same_commit(c, h) => b,
                         _ => by_head.get(&h.to_ascii_lowercase()).map(Vec::as_slice).unwrap_or(&[]),
@@ -526,14 +530,6 @@ struct ApiPr {
     links: Option<Links>,
 }
 
-#[derive(Debug, Deserialize)]
-struct ApiBuild {
-    key: Option<String>,
-    name: Option<String>,
-    state: Option<String>,
-    url: Option<String>,
-}
-
 /// Epoch milliseconds as RFC 3339; a value out of range is left out rather than invented.
 fn epoch_ms(ms: i64) -> Option<String> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
@@ -547,7 +543,7 @@ impl ApiPr {
         self.from_ref.as_ref()?.latest_commit.as_deref()
     }
 
-    fn normalize(self, builds: &[ApiBuild]) -> Result<PullRequest> {
+    fn normalize(self, builds: &[BitbucketStatus]) -> Result<PullRequest> {
         let state = match self.state.as_deref().map(str::to_ascii_uppercase).as_deref() {
             Some("OPEN") => PrState::Open,
             Some("MERGED") => PrState::Merged,
@@ -602,27 +598,13 @@ impl ApiPr {
             seen.push(user);
         }
         pr.set_reviews(reviews);
-        pr.builds = builds.iter().map(ApiBuild::build).collect();
+        pr.builds = builds.iter().map(BitbucketStatus::build).collect();
         Ok(pr)
     }
 }
 
-impl ApiBuild {
-    fn build(&self) -> Build {
-        Build::new(
-            self.key.clone().unwrap_or_default(),
-            self.name.clone(),
-            self.state
-                .as_deref()
-                .map(BuildState::from_bitbucket)
-                .unwrap_or(BuildState::Stopped),
-            self.url.clone(),
-        )
-    }
-}
-
 // ---- The parsers of Data Center answers on their own, for property tests and fuzzing. ----
-// They run the same deserialization (`Page`, `ApiPr`, `ApiBuild`) and normalization as the
+// They run the same deserialization (`Page`, `ApiPr`, `BitbucketStatus`) and normalization as the
 // lookup; only the HTTP is missing.
 
 /// Parses one page of pull requests (`.../commits/{commit}/pull-requests`, the same paged
@@ -641,8 +623,8 @@ pub fn parse_pull_request(body: &[u8]) -> Result<PullRequest> {
 
 /// Parses one page of build statuses (`/rest/build-status/latest/commits/{commit}`) into builds.
 pub fn parse_build_status_page(body: &[u8]) -> Result<Vec<Build>> {
-    let page: Page<ApiBuild> = parse_body("a page of build statuses", body)?;
-    Ok(page.values.iter().map(ApiBuild::build).collect())
+    let page: Page<BitbucketStatus> = parse_body("a page of build statuses", body)?;
+    Ok(page.values.iter().map(BitbucketStatus::build).collect())
 }
 
 #[cfg(test)]

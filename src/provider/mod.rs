@@ -47,3 +47,27 @@ pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(what: &str, body: &[u8]
 pub fn server_commit(hash: &str) -> Option<String> {
     crate::config::commit("server", hash).ok()
 }
+
+/// A Bitbucket build status, as Cloud (`commitstatus`) and Data Center (build-status API) both
+/// send it: the same four members, the same state names.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct BitbucketStatus {
+    key: Option<String>,
+    name: Option<String>,
+    state: Option<String>,
+    url: Option<String>,
+}
+
+impl BitbucketStatus {
+    pub(crate) fn build(&self) -> crate::model::Build {
+        crate::model::Build::new(
+            self.key.clone().unwrap_or_default(),
+            self.name.clone(),
+            self.state
+                .as_deref()
+                .map(crate::model::BuildState::from_bitbucket)
+                .unwrap_or(crate::model::BuildState::Stopped),
+            self.url.clone(),
+        )
+    }
+}
