@@ -33,7 +33,7 @@ pub async fn run(vars: Vars, demo: bool) -> u8 {
     let mut summary = Summary::new();
     let mut redactor = Redactor::default();
     let mut unwritable: Vec<&'static str> = Vec::new();
-    if let Err(e) = execute(vars, demo, &mut summary, &mut redactor, &mut unwritable).await {
+    if let Err(e) = execute(vars, demo, &outputs, &mut summary, &mut redactor, &mut unwritable).await {
         let message = clip(&redactor.redact(&e.to_string()));
         summary.set_error(&e, message);
     }
@@ -74,13 +74,13 @@ fn clip(message: &str) -> String {
 async fn execute(
     vars: Vars,
     demo: bool,
+    outputs: &Outputs,
     summary: &mut Summary,
     redactor: &mut Redactor,
     unwritable: &mut Vec<&'static str>,
 ) -> Result<()> {
     // Output paths first: a bad one is reported even when the rest of the configuration is
     // also wrong, and the JSON summary still lands whenever its own path is fine.
-    let outputs = Outputs::from_vars(&vars);
     for (variable, path) in outputs.named() {
         let append = variable.starts_with("GITHUB_");
         if let Err(e) = write::preflight(variable, path, append) {
