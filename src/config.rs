@@ -98,6 +98,27 @@ impl ProviderKind {
     }
 }
 
+/// `REQUIRED_BUILDS`: comma-separated keys or names, none of them also in `IGNORE_BUILDS`.
+fn required_builds(text: Option<&str>, ignored: &[String]) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for item in text.unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if item.eq_ignore_ascii_case("auto") {
+            return Err(Error::config(
+                "REQUIRED_BUILDS=auto (required builds from the repository's rules) is not supported yet: list the build keys or names, comma-separated",
+            ));
+        }
+        if ignored.iter().any(|i| i == item) {
+            return Err(Error::config(format!(
+                "REQUIRED_BUILDS and IGNORE_BUILDS both name {item:?}: a build cannot be required and ignored; remove it from one of them"
+            )));
+        }
+        if !out.iter().any(|o| o == item) {
+            out.push(item.to_string());
+        }
+    }
+    Ok(out)
+}
+
 fn is_true(v: Option<&str>) -> bool {
     matches!(v.map(str::to_ascii_lowercase).as_deref(), Some("true" | "1" | "yes"))
 }
@@ -110,6 +131,7 @@ struct CommonEnv {
     min_approvals: Option<String>,
     destination_branch: Option<String>,
     ignore_builds: Option<String>,
+    required_builds: Option<String>,
     wait_for_builds: Option<String>,
     poll_interval: Option<String>,
     http_timeout: Option<String>,
@@ -189,6 +211,8 @@ pub struct Config {
     pub min_approvals: u32,
     pub destination_branch: Option<String>,
     pub ignore_builds: Vec<String>,
+    /// `REQUIRED_BUILDS`: build keys or names that must report SUCCESSFUL for `builds-passed`.
+    pub required_builds: Vec<String>,
     pub wait_for_builds: Duration,
     pub poll_interval: Duration,
     pub outputs: Outputs,
@@ -224,7 +248,7 @@ impl Config {
         )?;
         let index_wait = parse_number("INDEX_WAIT", env.index_wait.as_deref(), 60, 0, 3600)?;
         let debug = parse_bool("DEBUG", env.debug.as_deref(), false)?;
-        let ignore_builds = env
+        let ignore_builds: Vec<String> = env
             .ignore_builds
             .as_deref()
             .map(|s| {
@@ -235,6 +259,7 @@ impl Config {
                     .collect()
             })
             .unwrap_or_default();
+        let required_builds = required_builds(env.required_builds.as_deref(), &ignore_builds)?;
         let ssl_cert_file = env.ssl_cert_file.as_ref().map(PathBuf::from);
         if let Some(path) = &ssl_cert_file {
             if !path.is_file() {
@@ -253,6 +278,7 @@ impl Config {
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty()),
             ignore_builds,
+            required_builds,
             wait_for_builds: Duration::from_secs(wait),
             poll_interval: Duration::from_secs(poll),
             outputs: Outputs::from_vars(&vars),

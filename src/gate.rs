@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use crate::ci::CurrentRun;
 use crate::error::{Error, Result};
-use crate::model::{BuildState, BuildSummary, PrState, PullRequest};
+use crate::model::{Build, BuildState, BuildSummary, PrState, PullRequest};
 
 /// One `REQUIRE` condition (SPEC "The gate").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -136,7 +136,14 @@ pub struct Gate {
     pub min_approvals: u32,
     pub destination_branch: Option<String>,
     pub ignore_builds: Vec<String>,
+    /// `REQUIRED_BUILDS`: keys or names that `builds-passed` needs reported and SUCCESSFUL.
+    pub required_builds: Vec<String>,
     pub current_run: CurrentRun,
+}
+
+/// Whether `b` is the build a `REQUIRED_BUILDS` or `IGNORE_BUILDS` entry names (key or name).
+fn names(entry: &str, b: &Build) -> bool {
+    entry == b.key || b.name.as_deref() == Some(entry)
 }
 
 impl Gate {
@@ -157,29 +164,43 @@ impl Gate {
             // Unknown tasks cannot pass: the provider check refuses this condition where the
             // forge has no tasks, so `None` here means the server left the count out.
             Condition::NoOpenTasks => pr.open_tasks == Some(0),
-            Condition::BuildsPassed => pr
-                .builds
-                .iter()
-                .filter(|b| !b.ignored)
-                .all(|b| b.state == BuildState::Successful),
+            Condition::BuildsPassed => {
+                !pr.builds_unknown
+                    && self.unreported(pr).is_empty()
+                    && pr
+                        .builds
+                        .iter()
+                        .filter(|b| !b.ignored)
+                        .all(|b| b.state == BuildState::Successful)
+            }
         }
+    }
+
+    /// The `REQUIRED_BUILDS` entries no counted build of `pr` answers to yet: not reported is
+    /// not passed.
+    pub fn unreported<'a>(&'a self, pr: &PullRequest) -> Vec<&'a str> {
+        self.required_builds
+            .iter()
+            .filter(|r| !pr.builds.iter().any(|b| !b.ignored && names(r, b)))
+            .map(String::as_str)
+            .collect()
     }
 
     /// Marks the builds that `builds-passed` leaves out: `IGNORE_BUILDS` (key or name) and
     /// the running pipeline's own status.
     fn mark_ignored(&self, pr: &mut PullRequest) {
         for b in &mut pr.builds {
-            let listed = self
-                .ignore_builds
-                .iter()
-                .any(|i| *i == b.key || b.name.as_deref() == Some(i.as_str()));
+            let listed = self.ignore_builds.iter().any(|i| names(i, b));
             b.ignored = listed || self.current_run.is_own(b);
+            b.required = self.required_builds.iter().any(|r| names(r, b));
         }
     }
 
-    /// Would this PR qualify once its running builds finish successfully?
+    /// Would this PR qualify once its running builds finish successfully and its required
+    /// builds that have not reported yet report success?
     fn waits_only_on_builds(&self, e: &Evaluated) -> bool {
         e.unmet == [Condition::BuildsPassed]
+            && !e.pr.builds_unknown
             && e.pr
                 .builds
                 .iter()
@@ -226,21 +247,44 @@ impl Gate {
             )
         } else if let Some(q) = pull_requests.iter().find(|e| e.qualifies) {
             let conds: Vec<_> = self.require.iter().map(|c| c.as_str()).collect();
-            (Outcome::Pass, format!("PR #{} meets {}", q.pr.id, conds.join(", ")))
+            // A gate that passes builds-passed on nothing says so: a step run before the CI
+            // posted its first status would otherwise read like a green build.
+            let none = self.require.contains(&Condition::BuildsPassed) && q.pr.builds.iter().all(|b| b.ignored);
+            let note = if none {
+                "; no build was reported for its head (set REQUIRED_BUILDS to require one)"
+            } else {
+                ""
+            };
+            (
+                Outcome::Pass,
+                format!("PR #{} meets {}{note}", q.pr.id, conds.join(", ")),
+            )
         } else if pull_requests.is_empty() {
             (Outcome::Fail, format!("no pull request{into} contains {what}"))
         } else if let Some(p) = pull_requests.iter().find(|e| self.waits_only_on_builds(e)) {
-            (
-                Outcome::Pending,
-                format!("PR #{} waits only on running builds", p.pr.id),
-            )
+            let unreported = self.unreported(&p.pr);
+            let message = if unreported.is_empty() {
+                format!("PR #{} waits only on running builds", p.pr.id)
+            } else {
+                format!(
+                    "PR #{} waits on required build(s) not reported yet: {}",
+                    p.pr.id,
+                    unreported.join(", ")
+                )
+            };
+            (Outcome::Pending, message)
         } else {
             let reasons: Vec<String> = pull_requests
                 .iter()
                 .take(5)
                 .map(|e| {
                     let unmet: Vec<_> = e.unmet.iter().map(|c| c.as_str()).collect();
-                    format!("#{} fails {}", e.pr.id, unmet.join(", "))
+                    let why = if e.pr.builds_unknown && e.unmet.contains(&Condition::BuildsPassed) {
+                        " (its head commit was not sent, so its builds are unknown)"
+                    } else {
+                        ""
+                    };
+                    format!("#{} fails {}{why}", e.pr.id, unmet.join(", "))
                 })
                 .collect();
             (
@@ -281,7 +325,7 @@ fn updated(e: &Evaluated) -> (Option<OffsetDateTime>, Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Build, ReviewState, Reviewer};
+    use crate::model::{ReviewState, Reviewer};
 
     fn pr(id: u64, state: PrState) -> PullRequest {
         let mut p = PullRequest::new(id, format!("PR {id}"), state);
@@ -412,6 +456,54 @@ mod tests {
         let d = g.decide(vec![a, b, c], None);
         assert_eq!(d.pull_requests.len(), 2);
         assert_eq!(d.selected, Some(2));
+    }
+
+    #[test]
+    fn required_builds_must_report_and_pass() {
+        let mut g = gate("builds-passed");
+        g.required_builds = vec!["jenkins".into(), "lint".into()];
+        let mut p = pr(1, PrState::Open);
+        // Nothing reported yet: pending, naming both.
+        let d = g.decide(vec![p.clone()], None);
+        assert_eq!(d.outcome, Outcome::Pending, "{}", d.message);
+        assert!(d.message.contains("jenkins, lint"), "{}", d.message);
+        // One by key, one by name; the unrelated build counts as always.
+        p.builds = vec![
+            build("jenkins", BuildState::Successful),
+            Build::new("k-9", Some("lint".into()), BuildState::Successful, None),
+        ];
+        let d = g.decide(vec![p.clone()], None);
+        assert_eq!(d.outcome, Outcome::Pass, "{}", d.message);
+        assert!(d.pull_requests[0].pr.builds.iter().all(|b| b.required));
+        // A required build that failed fails; one still running is pending.
+        p.builds[1].state = BuildState::Failed;
+        assert_eq!(g.decide(vec![p.clone()], None).outcome, Outcome::Fail);
+        p.builds[1].state = BuildState::Inprogress;
+        assert_eq!(g.decide(vec![p.clone()], None).outcome, Outcome::Pending);
+        // The running pipeline's own status never stands in for a required build.
+        p.builds = vec![
+            build("jenkins", BuildState::Successful),
+            Build::new(
+                "lint",
+                Some("Pipeline #7 for main".into()),
+                BuildState::Successful,
+                None,
+            ),
+        ];
+        g.required_builds = vec!["Pipeline #7 for main".into()];
+        g.current_run.bitbucket_build_number = Some("7".into());
+        assert_eq!(g.decide(vec![p], None).outcome, Outcome::Pending);
+    }
+
+    #[test]
+    fn builds_passed_on_no_build_says_so() {
+        let g = gate("builds-passed");
+        let d = g.decide(vec![pr(1, PrState::Open)], None);
+        assert_eq!(d.outcome, Outcome::Pass);
+        assert!(d.message.contains("no build was reported"), "{}", d.message);
+        let mut p = pr(2, PrState::Open);
+        p.builds = vec![build("unit", BuildState::Successful)];
+        assert!(!g.decide(vec![p], None).message.contains("no build"));
     }
 
     #[test]

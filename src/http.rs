@@ -2,7 +2,7 @@
 //! proxies from the environment, retries with backoff and jitter, rate-limit waits, the
 //! same-origin guard for credentials, and errors that keep the server's own reason.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -20,6 +20,9 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 const UNSENDABLE: &str = "pr-status-unsendable-path-segment";
 /// Pages followed at most: a hostile or broken server must not keep the step paging forever.
 const MAX_PAGES: usize = 200;
+/// Requests in flight at once, at most: GitHub's secondary rate limit counts concurrent
+/// requests, and no forge gains from hundreds of connections opened by one step.
+pub const MAX_IN_FLIGHT: usize = 8;
 /// Largest body read; anything bigger is a malformed answer, not a reason to run out of memory.
 const MAX_BODY: usize = 32 * 1024 * 1024;
 /// Well-known system CA bundles, in the order Go and curl look for them.
@@ -152,6 +155,35 @@ pub struct Http {
     auth_hint: AuthHint,
     pub redactor: Arc<Redactor>,
     requests: AtomicU32,
+    /// Permits for requests in flight (`MAX_IN_FLIGHT`), held for one attempt each.
+    in_flight: tokio::sync::Semaphore,
+    /// The most requests seen in flight at once, for DEBUG and the benchmark.
+    peak: AtomicUsize,
+}
+
+/// One page of a paged list, as a provider read it from one answer.
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// The next page's URL (checked with `Http::follow`); `None` on the last page.
+    pub next: Option<Url>,
+    /// How many items the whole list holds, when the forge says (GitHub `total_count`,
+    /// Bitbucket Cloud `size`, GitLab `x-total`): fewer collected is an error.
+    pub total: Option<u64>,
+}
+
+impl<T> Page<T> {
+    pub fn new(items: Vec<T>, next: Option<Url>) -> Self {
+        Page {
+            items,
+            next,
+            total: None,
+        }
+    }
+
+    pub fn with_total(mut self, total: Option<u64>) -> Self {
+        self.total = total;
+        self
+    }
 }
 
 impl std::fmt::Debug for Http {
@@ -236,6 +268,8 @@ impl Http {
             auth_hint,
             redactor: Arc::new(redactor),
             requests: AtomicU32::new(0),
+            in_flight: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
+            peak: AtomicUsize::new(0),
         })
     }
 
@@ -291,10 +325,15 @@ impl Http {
         url
     }
 
-    /// Checks a link the server sent (pagination) before it is followed with credentials.
-    pub fn follow(&self, link: &str) -> Result<Url> {
-        let url = self
-            .base
+    /// The most requests that were in flight at once so far.
+    pub fn peak_in_flight(&self) -> usize {
+        self.peak.load(Ordering::Relaxed)
+    }
+
+    /// Checks a link the server sent (pagination) before it is followed with credentials. A
+    /// relative link resolves against `from`, the URL that answered (RFC 3986), not the API base.
+    pub fn follow(&self, from: &Url, link: &str) -> Result<Url> {
+        let url = from
             .join(link)
             .map_err(|_| Error::api(None, format!("{} sent a pagination link that is not a URL", self.forge)))?;
         if Origin::of(&url) != self.origin {
@@ -318,22 +357,43 @@ impl Http {
     }
 
     /// Fetches `first` and every page after it. `read` turns one answer (and the URL it
-    /// answered) into that page's items and the URL of the next page, `None` on the last;
-    /// links the server sent must go through `follow` (or `link_next`) first.
+    /// answered) into that page's items, the URL of the next page (`None` on the last) and
+    /// the list's announced total when the forge sends one; links the server sent must go
+    /// through `follow` (or `link_next`) first. A list that ends with fewer items than the
+    /// server announced is an error, never a shorter list: a proxy that strips `Link` headers
+    /// must not hide the failing build on page 3.
     pub async fn paginate<T>(
         &self,
         first: Url,
-        mut read: impl FnMut(&Url, &Response) -> Result<(Vec<T>, Option<Url>)>,
+        mut read: impl FnMut(&Url, &Response) -> Result<Page<T>>,
     ) -> Result<Vec<T>> {
         let mut out = Vec::new();
         let mut url = first;
+        let mut announced: Option<u64> = None;
         for _ in 0..MAX_PAGES {
             let resp = self.get(url.clone()).await?;
-            let (items, next) = read(&url, &resp)?;
-            out.extend(items);
-            match next {
+            let page = read(&url, &resp)?;
+            out.extend(page.items);
+            if page.total.is_some() {
+                announced = page.total;
+            }
+            match page.next {
                 Some(next) => url = next,
-                None => return Ok(out),
+                None => {
+                    if let Some(total) = announced.filter(|t| (out.len() as u64) < *t) {
+                        return Err(Error::api(
+                            None,
+                            format!(
+                                "{} announced {total} items for GET {} but its pages held only {}: the list is incomplete \
+                                 (a proxy dropping the Link header?), so it cannot be judged",
+                                self.forge,
+                                url.path(),
+                                out.len()
+                            ),
+                        ));
+                    }
+                    return Ok(out);
+                }
             }
         }
         Err(Error::api(
@@ -348,7 +408,7 @@ impl Http {
 
     /// The `Link: rel="next"` target of an answer (GitHub, GitLab), checked like any link.
     pub fn link_next(&self, resp: &Response) -> Result<Option<Url>> {
-        resp.next_link().map(|link| self.follow(&link)).transpose()
+        resp.next_link().map(|link| self.follow(&resp.url, &link)).transpose()
     }
 
     /// GET with the API's credentials, retries and error mapping.
@@ -399,7 +459,13 @@ impl Http {
             self.requests.fetch_add(1, Ordering::Relaxed);
             let started = Instant::now();
             self.debug(&format!("-> {method} {url} (attempt {attempt})"));
-            let outcome = self.once(req, &what, &url).await;
+            let outcome = {
+                // Held for this attempt only, never across a retry wait or a page.
+                let _permit = self.in_flight.acquire().await.ok();
+                let now = MAX_IN_FLIGHT - self.in_flight.available_permits();
+                self.peak.fetch_max(now, Ordering::Relaxed);
+                self.once(req, &what, &url).await
+            };
             let retry = match outcome {
                 Ok(resp) if resp.status.is_success() => {
                     self.debug(&format!(

@@ -92,6 +92,7 @@ async fn execute(
     summary.require = cfg.require.clone();
     summary.min_approvals = cfg.min_approvals;
     summary.destination_branch = cfg.destination_branch.clone();
+    summary.required_builds = cfg.required_builds.clone();
     match cfg.provider {
         ProviderKind::Demo => drive(demo::Demo, &cfg, summary, redactor).await,
         ProviderKind::BitbucketCloud => {
@@ -141,6 +142,7 @@ async fn drive<P: Provider>(mut p: P, cfg: &Config, summary: &mut Summary, redac
         min_approvals: cfg.min_approvals,
         destination_branch: cfg.destination_branch.clone(),
         ignore_builds: cfg.ignore_builds.clone(),
+        required_builds: cfg.required_builds.clone(),
         current_run: cfg.current_run.clone(),
     };
     let deadline = Instant::now() + cfg.wait_for_builds;

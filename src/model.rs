@@ -58,6 +58,8 @@ pub struct Build {
     /// Left out of `builds-passed`: listed in `IGNORE_BUILDS`, or the status of the running
     /// pipeline itself. Set by the gate, not by providers. (An addition to SPEC's fields.)
     pub ignored: bool,
+    /// Named in `REQUIRED_BUILDS`. Set by the gate, not by providers.
+    pub required: bool,
     /// The CI run (pipeline) this status belongs to, when the forge says: how the running
     /// pipeline's own statuses are recognised (`ci::CurrentRun::is_own`). Not in the summaries.
     #[serde(skip)]
@@ -72,6 +74,7 @@ impl Build {
             state,
             url,
             ignored: false,
+            required: false,
             run: None,
         }
     }
@@ -128,6 +131,10 @@ pub struct PullRequest {
     pub open_tasks: Option<u32>,
     pub comment_count: Option<u32>,
     pub builds: Vec<Build>,
+    /// The forge did not say which commit is the PR's head, so its builds could not be read:
+    /// `builds-passed` is never met. Not in the summaries (the builds list is empty there).
+    #[serde(skip)]
+    pub builds_unknown: bool,
 }
 
 impl PullRequest {
@@ -151,6 +158,7 @@ impl PullRequest {
             open_tasks: None,
             comment_count: None,
             builds: Vec::new(),
+            builds_unknown: false,
         }
     }
 

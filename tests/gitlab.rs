@@ -219,7 +219,7 @@ fn private_token_is_sent_and_the_gate_passes() {
     assert_eq!(
         p["builds"],
         json!([{"key": "pipeline", "name": "Pipeline #507 for feature/x", "state": "SUCCESSFUL",
-                "url": "https://gitlab.example/group/sub/widget/-/pipelines/507", "ignored": false}])
+                "url": "https://gitlab.example/group/sub/widget/-/pipelines/507", "ignored": false, "required": false}])
     );
     assert!(!r.everything().contains(TOKEN), "token leaked");
 }
@@ -805,9 +805,9 @@ fn statuses_of_other_pipelines_count_and_the_head_pipelines_do_not() {
         p["builds"],
         json!([
             {"key": "pipeline", "name": "Pipeline #507 for feature/x", "state": "SUCCESSFUL",
-             "url": "https://gitlab.example/group/sub/widget/-/pipelines/507", "ignored": false},
+             "url": "https://gitlab.example/group/sub/widget/-/pipelines/507", "ignored": false, "required": false},
             {"key": "sonar", "name": "sonar", "state": "FAILED",
-             "url": "https://gitlab.example/group/sub/widget/-/jobs/14", "ignored": false},
+             "url": "https://gitlab.example/group/sub/widget/-/jobs/14", "ignored": false, "required": false},
         ]),
         "the newest sonar only; #507's own jobs and statuses without pipeline_id left out"
     );
@@ -821,7 +821,8 @@ fn statuses_of_other_pipelines_count_and_the_head_pipelines_do_not() {
     let r = run("failed", "success");
     assert_eq!(r.code, 0, "an older pipeline's failure is out of date: {}", r.stdout);
 
-    // A commit GitLab does not know (404) has no statuses: the pipeline alone decides.
+    // A 404 from the statuses of an MR's own head is never "no statuses": the list is unknown,
+    // so the gate cannot pass on the head pipeline alone (one rule on every forge).
     let mut server = Server::new();
     serve_mr(&mut server);
     let gone = server
@@ -833,8 +834,9 @@ fn statuses_of_other_pipelines_count_and_the_head_pipelines_do_not() {
         .create();
     let r = step().gitlab(&server.url()).env("REQUIRE", "builds-passed").run();
     gone.assert();
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(builds(&r), [("pipeline".into(), "SUCCESSFUL".into(), false)]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert_eq!(r.summary()["outcome"], "error");
+    assert!(r.stderr.contains("never taken as \"no builds\""), "{}", r.stderr);
 }
 
 #[test]

@@ -6,18 +6,17 @@
 //! request per distinct head, all concurrent. For N PRs whose head is the commit that is
 //! pages + 1 requests in max(pages, 1) round trips.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use futures_util::future::join_all;
 use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
 
 use crate::config::{self, Config, ProviderKind, Vars};
 use crate::credentials::{secret_var, Auth, Form, Redactor, Secret};
 use crate::error::{Error, Result};
-use crate::http::{AuthHint, Http};
+use crate::http::{AuthHint, Http, Page as HttpPage};
 use crate::model::{Build, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer};
+use crate::provider::flow::{self, Forge, Listed};
 use crate::provider::{parse_body, same_commit, server_commit, BitbucketStatus, Provider};
 use crate::summary::Repository;
 
@@ -50,7 +49,8 @@ const PR_FIELDS: [&str; 23] = [
     "task_count",
     "comment_count",
 ];
-const STATUS_FIELDS: &str = "next,values.key,values.name,values.state,values.url";
+/// `size` (the list's total, when Bitbucket counts it) lets `Http::paginate` check the pages.
+const STATUS_FIELDS: &str = "next,size,values.key,values.name,values.state,values.url";
 
 /// Bitbucket Cloud's own variables (SPEC "Providers", "Credentials").
 #[derive(Debug, Deserialize)]
@@ -266,8 +266,8 @@ impl BitbucketCloud {
         self.http
             .paginate(first, |_, resp| {
                 let page: Page<T> = resp.json()?;
-                let next = page.next.map(|n| self.http.follow(&n)).transpose()?;
-                Ok((page.values, next))
+                let next = page.next.map(|n| self.http.follow(&resp.url, &n)).transpose()?;
+                Ok(HttpPage::new(page.values, next).with_total(page.size))
             })
             .await
     }
@@ -278,7 +278,7 @@ impl BitbucketCloud {
     }
 
     fn list_fields() -> String {
-        let mut f = vec!["next".to_string()];
+        let mut f = vec!["next".to_string(), "size".to_string()];
         f.extend(PR_FIELDS.iter().map(|x| format!("values.{x}")));
         f.join(",")
     }
@@ -298,7 +298,17 @@ impl BitbucketCloud {
                 let first: Page<ApiPr> = resp.json()?;
                 let mut prs = first.values;
                 if let Some(next) = first.next {
-                    prs.extend(self.pages::<ApiPr>(self.http.follow(&next)?).await?);
+                    prs.extend(self.pages::<ApiPr>(self.http.follow(&resp.url, &next)?).await?);
+                }
+                if let Some(total) = first.size.filter(|t| (prs.len() as u64) < *t) {
+                    return Err(Error::api(
+                        None,
+                        format!(
+                            "{FORGE} announced {total} pull requests for commit {} but its pages held only {}: the list is incomplete, so it cannot be judged",
+                            &commit[..commit.len().min(12)],
+                            prs.len()
+                        ),
+                    ));
                 }
                 return Ok(prs);
             }
@@ -321,16 +331,15 @@ impl BitbucketCloud {
         }
     }
 
-    /// Build statuses of one commit; a commit Bitbucket does not know has none.
+    /// Build statuses of one commit. A 404 is an error like on every forge (see `flow`): the
+    /// commit is the head of a PR Bitbucket just listed, so "not found" means the list is
+    /// unknown, not empty.
     async fn commit_statuses(&self, commit: &str) -> Result<Vec<BitbucketStatus>> {
         let url = Self::with_query(
             self.repo_url(&["commit", commit, "statuses"]),
             &[("pagelen", "100"), ("fields", STATUS_FIELDS)],
         );
-        match self.pages(url).await {
-            Err(Error::Api { status: Some(404), .. }) => Ok(Vec::new()),
-            other => other,
-        }
+        self.pages(url).await.map_err(|e| statuses_unreadable(e, commit))
     }
 
     /// Fallback when the commit index is unavailable: open PRs of `BITBUCKET_BRANCH` whose
@@ -381,41 +390,6 @@ impl BitbucketCloud {
             ),
         )
     }
-
-    /// Normalizes PRs and attaches build statuses, fetching heads other than `known` concurrently.
-    async fn with_builds(
-        &self,
-        prs: Vec<ApiPr>,
-        known: Option<(&str, Vec<BitbucketStatus>)>,
-    ) -> Result<Vec<PullRequest>> {
-        let mut by_head: BTreeMap<String, Vec<BitbucketStatus>> = BTreeMap::new();
-        let mut missing: Vec<String> = Vec::new();
-        for p in &prs {
-            let Some(head) = p.head().and_then(server_commit) else {
-                continue;
-            };
-            let covered = known.as_ref().is_some_and(|(c, _)| same_commit(c, &head));
-            if !covered && !missing.contains(&head) {
-                missing.push(head);
-            }
-        }
-        let fetched = join_all(missing.iter().map(|h| self.commit_statuses(h))).await;
-        for (head, statuses) in missing.into_iter().zip(fetched) {
-            by_head.insert(head, statuses?);
-        }
-        prs.into_iter()
-            .map(|p| {
-                let statuses: &[BitbucketStatus] = match p.head() {
-                    Some(h) => match &known {
-                        Some((c, s)) if same_commit(c, h) => s,
-                        _ => by_head.get(&h.to_ascii_lowercase()).map(Vec::as_slice).unwrap_or(&[]),
-                    },
-                    None => &[],
-                };
-                p.normalize(statuses)
-            })
-            .collect()
-    }
 }
 
 impl Provider for BitbucketCloud {
@@ -440,6 +414,35 @@ impl Provider for BitbucketCloud {
 
     async fn lookup(&mut self) -> Result<Lookup> {
         self.exchange_oauth().await?;
+        flow::lookup(&*self).await
+    }
+}
+
+/// A build-status list that could not be read, saying so (a bare 404 would read as "no such PR").
+fn statuses_unreadable(e: Error, commit: &str) -> Error {
+    match e {
+        Error::Api {
+            status: Some(404),
+            message,
+        } => Error::api(
+            Some(404),
+            format!(
+                "{}: the build statuses of commit {} cannot be read, so builds cannot be judged (a 404 is never taken as \"no builds\")",
+                message.trim_end_matches('.'),
+                &commit[..commit.len().min(12)]
+            ),
+        ),
+        other => other,
+    }
+}
+
+impl Forge for BitbucketCloud {
+    type Pr = ApiPr;
+    type Detail = ApiPr;
+    type Head = String;
+    type Builds = Vec<BitbucketStatus>;
+
+    async fn list(&self) -> Result<Listed<Self>> {
         if let Some(id) = self.pr_id {
             let id_text = id.to_string();
             let url = Self::with_query(
@@ -460,21 +463,20 @@ impl Provider for BitbucketCloud {
                 }
                 other => other?.json()?,
             };
-            return Ok(Lookup {
-                kind: LookupKind::PrId,
-                pull_requests: vec![pr.normalize(&statuses?)?],
+            let head = Self::listed_head(&pr);
+            let listed = Listed::new(LookupKind::PrId, vec![pr]);
+            return Ok(match head {
+                Some(h) => {
+                    let statuses = statuses.map_err(|e| statuses_unreadable(e, &h));
+                    listed.knowing(h, statuses)
+                }
+                None => listed,
             });
         }
         let commit = self.commit.clone().unwrap_or_default();
         let (index, statuses) = tokio::join!(self.commit_index(&commit), self.commit_statuses(&commit));
         match index {
-            Ok(prs) => {
-                let prs = self.with_builds(prs, Some((&commit, statuses?))).await?;
-                Ok(Lookup {
-                    kind: LookupKind::Commit,
-                    pull_requests: prs,
-                })
-            }
+            Ok(prs) => Ok(Listed::new(LookupKind::Commit, prs).knowing(commit, statuses)),
             Err(Error::Api { status: Some(404), .. }) => {
                 let Some(branch) = self.branch.clone() else {
                     return Err(self.index_unavailable(&commit).await);
@@ -486,14 +488,38 @@ impl Provider for BitbucketCloud {
                     Err(Error::Api { status: Some(404), .. }) => return Err(self.not_found()),
                     other => other?,
                 };
-                let prs = self.with_builds(prs, Some((&commit, statuses?))).await?;
-                Ok(Lookup {
-                    kind: LookupKind::Branch,
-                    pull_requests: prs,
-                })
+                Ok(Listed::new(LookupKind::Branch, prs).knowing(commit, statuses))
             }
             Err(e) => Err(e),
         }
+    }
+
+    fn id(pr: &ApiPr) -> u64 {
+        pr.id
+    }
+
+    fn listed_head(pr: &ApiPr) -> Option<String> {
+        pr.head().and_then(server_commit)
+    }
+
+    async fn detail(&self, pr: ApiPr) -> Result<ApiPr> {
+        Ok(pr)
+    }
+
+    fn head(pr: &ApiPr) -> Option<String> {
+        Self::listed_head(pr)
+    }
+
+    fn same_head(a: &String, b: &String) -> bool {
+        same_commit(a, b)
+    }
+
+    async fn builds(&self, head: &String) -> Result<Vec<BitbucketStatus>> {
+        self.commit_statuses(head).await
+    }
+
+    fn normalize(&self, pr: ApiPr, statuses: &Vec<BitbucketStatus>) -> Result<PullRequest> {
+        pr.normalize(statuses)
     }
 }
 
@@ -505,6 +531,8 @@ struct Page<T> {
     /// gate on garbage) but a malformed answer.
     values: Vec<T>,
     next: Option<String>,
+    /// The whole list's length, when Bitbucket counts it.
+    size: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -569,7 +597,7 @@ struct Participant {
 }
 
 #[derive(Debug, Deserialize)]
-struct ApiPr {
+pub(crate) struct ApiPr {
     id: u64,
     title: Option<String>,
     state: Option<String>,

@@ -13,9 +13,6 @@
 //! GET with one status and requires that status's `key` (Data Center 9.2 API description), so
 //! it cannot list them.
 
-use std::collections::BTreeMap;
-
-use futures_util::future::join_all;
 use reqwest::{StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -25,8 +22,9 @@ use time::OffsetDateTime;
 use crate::config::{self, Config, ProviderKind, Vars};
 use crate::credentials::{secret_var, Auth, Form, Redactor};
 use crate::error::{Error, Result};
-use crate::http::{AuthHint, Http};
+use crate::http::{AuthHint, Http, Page as HttpPage};
 use crate::model::{Build, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer};
+use crate::provider::flow::{self, Forge, Listed};
 use crate::provider::{parse_body, same_commit, server_commit, BitbucketStatus, Provider};
 use crate::summary::Repository;
 
@@ -251,7 +249,7 @@ impl BitbucketDatacenter {
                     // isLastPage true, or absent: nothing tells where a next page would start.
                     _ => None,
                 };
-                Ok((page.values, next))
+                Ok(HttpPage::new(page.values, next))
             })
             .await
     }
@@ -278,7 +276,7 @@ impl BitbucketDatacenter {
     }
 
     /// Build statuses of one commit, from the build-status resource (see the module doc).
-    async fn builds(&self, commit: &str) -> Result<Vec<BitbucketStatus>> {
+    async fn build_statuses(&self, commit: &str) -> Result<Vec<BitbucketStatus>> {
         let url = self.http.url(&["rest", "build-status", "latest", "commits", commit]);
         match self.pages(url, BUILD_LIMIT).await {
             // Without the list the builds are unknown; an empty list would pass builds-passed.
@@ -302,41 +300,6 @@ impl BitbucketDatacenter {
             }),
             other => other,
         }
-    }
-
-    /// Normalizes PRs and attaches build statuses, fetching heads other than `known` concurrently.
-    async fn with_builds(
-        &self,
-        prs: Vec<ApiPr>,
-        known: Option<(&str, Vec<BitbucketStatus>)>,
-    ) -> Result<Vec<PullRequest>> {
-        let mut missing: Vec<String> = Vec::new();
-        for p in &prs {
-            let Some(head) = p.head().and_then(server_commit) else {
-                continue;
-            };
-            let covered = known.as_ref().is_some_and(|(c, _)| same_commit(c, &head));
-            if !covered && !missing.contains(&head) {
-                missing.push(head);
-            }
-        }
-        let fetched = join_all(missing.iter().map(|h| self.builds(h))).await;
-        let mut by_head: BTreeMap<String, Vec<BitbucketStatus>> = BTreeMap::new();
-        for (head, builds) in missing.into_iter().zip(fetched) {
-            by_head.insert(head, builds?);
-        }
-        prs.into_iter()
-            .map(|p| {
-                let builds: &[BitbucketStatus] = match p.head() {
-                    Some(h) => match &known {
-                        Some((c, b)) if same_commit(c, h) => b,
-                        _ => by_head.get(&h.to_ascii_lowercase()).map(Vec::as_slice).unwrap_or(&[]),
-                    },
-                    None => &[],
-                };
-                p.normalize(builds)
-            })
-            .collect()
     }
 
     fn pr_not_found(&self, id: u64, message: &str) -> Error {
@@ -378,14 +341,25 @@ impl Provider for BitbucketDatacenter {
     }
 
     async fn lookup(&mut self) -> Result<Lookup> {
+        flow::lookup(&*self).await
+    }
+}
+
+impl Forge for BitbucketDatacenter {
+    type Pr = ApiPr;
+    type Detail = ApiPr;
+    type Head = String;
+    type Builds = Vec<BitbucketStatus>;
+
+    async fn list(&self) -> Result<Listed<Self>> {
         if let Some(id) = self.pr_id {
             let url = self.repo_url(&["pull-requests", &id.to_string()]);
             // The head is only known from the answer, unless the CI gave the commit too: then
             // its builds are fetched alongside (usually the head itself).
             let (pr, known) = match &self.commit {
                 Some(c) => {
-                    let (pr, builds) = tokio::join!(self.http.get(url), self.builds(c));
-                    (pr, Some((c.as_str(), builds)))
+                    let (pr, builds) = tokio::join!(self.http.get(url), self.build_statuses(c));
+                    (pr, Some((c.clone(), builds)))
                 }
                 None => (self.http.get(url).await, None),
             };
@@ -396,22 +370,43 @@ impl Provider for BitbucketDatacenter {
                 }) => return Err(self.pr_not_found(id, &message)),
                 other => other?.json()?,
             };
-            let known = match known {
-                Some((c, builds)) => Some((c, builds?)),
-                None => None,
-            };
-            return Ok(Lookup {
-                kind: LookupKind::PrId,
-                pull_requests: self.with_builds(vec![pr], known).await?,
+            let listed = Listed::new(LookupKind::PrId, vec![pr]);
+            return Ok(match known {
+                Some((c, builds)) => listed.knowing(c, builds),
+                None => listed,
             });
         }
         let commit = self.commit.clone().unwrap_or_default();
-        let (prs, builds) = tokio::join!(self.commit_prs(&commit), self.builds(&commit));
-        let prs = prs?;
-        Ok(Lookup {
-            kind: LookupKind::Commit,
-            pull_requests: self.with_builds(prs, Some((&commit, builds?))).await?,
-        })
+        let (prs, builds) = tokio::join!(self.commit_prs(&commit), self.build_statuses(&commit));
+        Ok(Listed::new(LookupKind::Commit, prs?).knowing(commit, builds))
+    }
+
+    fn id(pr: &ApiPr) -> u64 {
+        pr.id
+    }
+
+    fn listed_head(pr: &ApiPr) -> Option<String> {
+        pr.head().and_then(server_commit)
+    }
+
+    async fn detail(&self, pr: ApiPr) -> Result<ApiPr> {
+        Ok(pr)
+    }
+
+    fn head(pr: &ApiPr) -> Option<String> {
+        Self::listed_head(pr)
+    }
+
+    fn same_head(a: &String, b: &String) -> bool {
+        same_commit(a, b)
+    }
+
+    async fn builds(&self, head: &String) -> Result<Vec<BitbucketStatus>> {
+        self.build_statuses(head).await
+    }
+
+    fn normalize(&self, pr: ApiPr, builds: &Vec<BitbucketStatus>) -> Result<PullRequest> {
+        pr.normalize(builds)
     }
 }
 
@@ -420,7 +415,8 @@ impl Provider for BitbucketDatacenter {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Page<T> {
-    #[serde(default = "Vec::new")]
+    /// Required: a page without its list is a malformed answer, never "no pull requests"
+    /// or "no builds" (which would pass `builds-passed`).
     values: Vec<T>,
     is_last_page: Option<bool>,
     next_page_start: Option<u64>,
@@ -514,7 +510,7 @@ struct Links {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ApiPr {
+pub(crate) struct ApiPr {
     id: u64,
     title: Option<String>,
     state: Option<String>,

@@ -8,10 +8,8 @@
 //! per distinct head, its check runs and combined commit status. For N PRs with one head that
 //! is pages + N + 2 requests in pages + 1 round trips.
 
-use std::collections::BTreeMap;
 use std::io::Read;
 
-use futures_util::future::join_all;
 use reqwest::{StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -20,9 +18,10 @@ use crate::config::{self, Config, ProviderKind};
 use crate::credentials::{secret_var, Auth, Form, Redactor};
 use crate::error::{Error, Result};
 use crate::gate::Condition;
-use crate::http::{AuthHint, Http};
+use crate::http::{AuthHint, Http, Page as HttpPage};
 use crate::model::{Build, BuildState, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer};
-use crate::provider::{parse_body, server_commit, Provider};
+use crate::provider::flow::{self, Forge, Listed};
+use crate::provider::{parse_body, same_commit, server_commit, Provider};
 use crate::summary::Repository;
 
 const FORGE: &str = "GitHub";
@@ -297,10 +296,12 @@ impl Github {
     }
 
     /// Every page of a list, following the `Link: rel="next"` header on the API's origin only.
-    async fn pages<P: DeserializeOwned>(&self, first: Url) -> Result<Vec<P>> {
+    /// `items` takes one page apart into its items and the list's announced total.
+    async fn pages<P: DeserializeOwned, T>(&self, first: Url, items: fn(P) -> (Vec<T>, Option<u64>)) -> Result<Vec<T>> {
         self.http
             .paginate(first, |_, resp| {
-                Ok((vec![resp.json::<P>()?], self.http.link_next(resp)?))
+                let (list, total) = items(resp.json::<P>()?);
+                Ok(HttpPage::new(list, self.http.link_next(resp)?).with_total(total))
             })
             .await
     }
@@ -319,8 +320,8 @@ impl Github {
     /// branch holds it, forks included.
     async fn commit_prs(&self, commit: &str) -> Result<Vec<ApiPr>> {
         let url = self.paged(&["commits", commit, "pulls"]);
-        match self.pages::<Vec<ApiPr>>(url).await {
-            Ok(pages) => Ok(pages.into_iter().flatten().collect()),
+        match self.pages(url, array::<ApiPr>).await {
+            Ok(prs) => Ok(prs),
             Err(Error::Api { status: Some(422), .. }) => Err(Error::api(
                 Some(422),
                 format!(
@@ -337,50 +338,43 @@ impl Github {
 
     async fn reviews(&self, number: u64) -> Result<Vec<ApiReview>> {
         let url = self.paged(&["pulls", &number.to_string(), "reviews"]);
-        Ok(self.pages::<Vec<ApiReview>>(url).await?.into_iter().flatten().collect())
+        self.pages(url, array::<ApiReview>).await
     }
 
-    /// Check runs and commit statuses of one commit; a commit GitHub does not know has none.
-    async fn builds(&self, head: &str) -> Result<Vec<Build>> {
+    /// Check runs and commit statuses of one commit. A 404 is an error like on every forge
+    /// (see `flow`): the commit is the head of a PR GitHub just sent.
+    async fn commit_builds(&self, head: &str) -> Result<Vec<Build>> {
         let runs_url = self.paged(&["commits", head, "check-runs"]);
         let status_url = self.paged(&["commits", head, "status"]);
         let (runs, statuses) = tokio::join!(
-            self.pages::<CheckRuns>(runs_url),
-            self.pages::<CombinedStatus>(status_url)
+            self.pages(runs_url, |p: CheckRuns| (p.check_runs, p.total_count)),
+            self.pages(status_url, |p: CombinedStatus| (p.statuses, p.total_count))
         );
-        Ok(to_builds(absent(runs)?, absent(statuses)?))
+        let unreadable = |e: Error, what: &str| {
+            match e {
+            Error::Api {
+                status: Some(404),
+                message,
+            } => Error::api(
+                Some(404),
+                format!(
+                    "{}: the {what} of commit {} cannot be read, so builds cannot be judged (a 404 is never taken as \"no builds\")",
+                    message.trim_end_matches('.'),
+                    &head[..head.len().min(12)]
+                ),
+            ),
+            other => other,
+        }
+        };
+        let runs = runs.map_err(|e| unreadable(e, "check runs"))?;
+        let statuses = statuses.map_err(|e| unreadable(e, "commit statuses"))?;
+        Ok(to_builds(runs, statuses))
     }
+}
 
-    /// Adds reviews and builds to each PR, all requests at the same time.
-    async fn complete(&self, prs: Vec<ApiPr>) -> Result<Vec<PullRequest>> {
-        let mut heads: Vec<String> = Vec::new();
-        for p in &prs {
-            if let Some(h) = p.head_sha().and_then(server_commit) {
-                if !heads.contains(&h) {
-                    heads.push(h);
-                }
-            }
-        }
-        let (reviews, builds) = tokio::join!(
-            join_all(prs.iter().map(|p| self.reviews(p.number))),
-            join_all(heads.iter().map(|h| self.builds(h)))
-        );
-        let mut by_head: BTreeMap<String, Vec<Build>> = BTreeMap::new();
-        for (head, b) in heads.into_iter().zip(builds) {
-            by_head.insert(head, b?);
-        }
-        prs.into_iter()
-            .zip(reviews)
-            .map(|(p, r)| {
-                let builds = p
-                    .head_sha()
-                    .and_then(|h| by_head.get(&h.to_ascii_lowercase()))
-                    .cloned()
-                    .unwrap_or_default();
-                p.normalize(&r?, builds)
-            })
-            .collect()
-    }
+/// A page that is a JSON array: its items, no announced total.
+fn array<T>(page: Vec<T>) -> (Vec<T>, Option<u64>) {
+    (page, None)
 }
 
 impl Provider for Github {
@@ -412,7 +406,18 @@ impl Provider for Github {
     }
 
     async fn lookup(&mut self) -> Result<Lookup> {
-        match self.target.clone() {
+        flow::lookup(&*self).await
+    }
+}
+
+impl Forge for Github {
+    type Pr = ApiPr;
+    type Detail = (ApiPr, Vec<ApiReview>);
+    type Head = String;
+    type Builds = Vec<Build>;
+
+    async fn list(&self) -> Result<Listed<Self>> {
+        match &self.target {
             Target::Pr { number, .. } => {
                 let url = self.repo_url(&["pulls", &number.to_string()]);
                 let pr: ApiPr = match self.http.get(url).await {
@@ -423,19 +428,39 @@ impl Provider for Github {
                     }
                     other => other?.json()?,
                 };
-                Ok(Lookup {
-                    kind: LookupKind::PrId,
-                    pull_requests: self.complete(vec![pr]).await?,
-                })
+                Ok(Listed::new(LookupKind::PrId, vec![pr]))
             }
-            Target::Commit(commit) => {
-                let prs = self.commit_prs(&commit).await?;
-                Ok(Lookup {
-                    kind: LookupKind::Commit,
-                    pull_requests: self.complete(prs).await?,
-                })
-            }
+            Target::Commit(commit) => Ok(Listed::new(LookupKind::Commit, self.commit_prs(commit).await?)),
         }
+    }
+
+    fn id(pr: &ApiPr) -> u64 {
+        pr.number
+    }
+
+    fn listed_head(pr: &ApiPr) -> Option<String> {
+        pr.head_sha().and_then(server_commit)
+    }
+
+    async fn detail(&self, pr: ApiPr) -> Result<(ApiPr, Vec<ApiReview>)> {
+        let reviews = self.reviews(pr.number).await?;
+        Ok((pr, reviews))
+    }
+
+    fn head((pr, _): &(ApiPr, Vec<ApiReview>)) -> Option<String> {
+        Self::listed_head(pr)
+    }
+
+    fn same_head(a: &String, b: &String) -> bool {
+        same_commit(a, b)
+    }
+
+    async fn builds(&self, head: &String) -> Result<Vec<Build>> {
+        self.commit_builds(head).await
+    }
+
+    fn normalize(&self, (pr, reviews): (ApiPr, Vec<ApiReview>), builds: &Vec<Build>) -> Result<PullRequest> {
+        pr.normalize(&reviews, builds.clone())
     }
 }
 
@@ -483,7 +508,7 @@ struct ApiRef {
 }
 
 #[derive(Debug, Deserialize)]
-struct ApiPr {
+pub(crate) struct ApiPr {
     number: u64,
     title: Option<String>,
     state: Option<String>,
@@ -504,7 +529,7 @@ struct ApiPr {
 }
 
 #[derive(Debug, Deserialize)]
-struct ApiReview {
+pub(crate) struct ApiReview {
     user: Option<ApiUser>,
     state: Option<String>,
     submitted_at: Option<String>,
@@ -512,8 +537,9 @@ struct ApiReview {
 
 #[derive(Debug, Deserialize)]
 struct CheckRuns {
-    #[serde(default)]
+    /// Required: an answer without its list is malformed, never "no builds".
     check_runs: Vec<CheckRun>,
+    total_count: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -527,8 +553,9 @@ struct CheckRun {
 
 #[derive(Debug, Deserialize)]
 struct CombinedStatus {
-    #[serde(default)]
+    /// Required, as for check runs.
     statuses: Vec<CommitStatus>,
+    total_count: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -536,14 +563,6 @@ struct CommitStatus {
     context: Option<String>,
     state: Option<String>,
     target_url: Option<String>,
-}
-
-/// A list of something GitHub does not know (404) is empty.
-fn absent<T>(r: Result<Vec<T>>) -> Result<Vec<T>> {
-    match r {
-        Err(Error::Api { status: Some(404), .. }) => Ok(Vec::new()),
-        other => other,
-    }
 }
 
 /// A check run's `status`, or its `conclusion` once `completed`, as SPEC's four states.
@@ -571,13 +590,9 @@ fn status_state(state: Option<&str>) -> BuildState {
 }
 
 /// A commit's builds: its check runs, then its commit statuses, every page of each.
-fn to_builds(runs: Vec<CheckRuns>, statuses: Vec<CombinedStatus>) -> Vec<Build> {
-    let mut builds: Vec<Build> = runs
-        .into_iter()
-        .flat_map(|p| p.check_runs)
-        .map(CheckRun::build)
-        .collect();
-    builds.extend(statuses.into_iter().flat_map(|p| p.statuses).map(CommitStatus::build));
+fn to_builds(runs: Vec<CheckRun>, statuses: Vec<CommitStatus>) -> Vec<Build> {
+    let mut builds: Vec<Build> = runs.into_iter().map(CheckRun::build).collect();
+    builds.extend(statuses.into_iter().map(CommitStatus::build));
     builds
 }
 
@@ -724,13 +739,13 @@ pub fn parse_pull_request_with_reviews(pr: &[u8], reviews: &[u8]) -> Result<Pull
 /// Parses one page of `/commits/{ref}/check-runs` into builds.
 pub fn parse_check_runs(body: &[u8]) -> Result<Vec<Build>> {
     let page: CheckRuns = parse_body("a page of check runs", body)?;
-    Ok(to_builds(vec![page], Vec::new()))
+    Ok(to_builds(page.check_runs, Vec::new()))
 }
 
 /// Parses one page of `/commits/{ref}/status` (the combined status) into builds.
 pub fn parse_combined_status(body: &[u8]) -> Result<Vec<Build>> {
     let page: CombinedStatus = parse_body("a combined status", body)?;
-    Ok(to_builds(Vec::new(), vec![page]))
+    Ok(to_builds(Vec::new(), page.statuses))
 }
 
 /// What the step looks up given `GITHUB_EVENT_NAME`, the event payload (the file at

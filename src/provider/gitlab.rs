@@ -25,9 +25,6 @@
 //! ref `refs/merge-requests/{iid}/head`, so those of pipelines other than the head pipeline
 //! are not seen.
 
-use std::collections::BTreeMap;
-
-use futures_util::future::join_all;
 use reqwest::{StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -36,9 +33,10 @@ use crate::config::{self, Config, ProviderKind};
 use crate::credentials::{secret_var, Auth, Form, Redactor};
 use crate::error::{Error, Result};
 use crate::gate::Condition;
-use crate::http::{AuthHint, Http};
+use crate::http::{AuthHint, Http, Page as HttpPage};
 use crate::model::{Build, BuildState, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer};
-use crate::provider::{parse_body, server_commit, Provider};
+use crate::provider::flow::{self, Forge, Listed};
+use crate::provider::{parse_body, same_commit, server_commit, Provider};
 use crate::summary::Repository;
 
 const FORGE: &str = "GitLab";
@@ -64,7 +62,7 @@ struct GitlabEnv {
 
 /// Where an MR's commit statuses are read: its head commit, on its source branch.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Head {
+pub(crate) struct Head {
     sha: String,
     branch: String,
 }
@@ -81,7 +79,7 @@ impl Head {
 }
 
 /// One MR's own answers, before its commit statuses are added.
-struct Fetched {
+pub(crate) struct Fetched {
     mr: ApiMr,
     approvals: Option<ApiApprovals>,
     reviewers: Option<Vec<ApiReviewer>>,
@@ -224,8 +222,10 @@ impl Gitlab {
         self.http
             .paginate(first, |current, resp| {
                 let items = resp.json::<Vec<T>>()?;
+                // GitLab counts the whole list in `x-total` (left out past 10,000 items).
+                let total = resp.header("x-total").and_then(|t| t.trim().parse::<u64>().ok());
                 if let Some(next) = self.http.link_next(resp)? {
-                    return Ok((items, Some(next)));
+                    return Ok(HttpPage::new(items, Some(next)).with_total(total));
                 }
                 let next_page = resp
                     .header("x-next-page")
@@ -241,7 +241,7 @@ impl Gitlab {
                     next.query_pairs_mut().clear().extend_pairs(kept).append_pair("page", n);
                     next
                 });
-                Ok((items, next))
+                Ok(HttpPage::new(items, next).with_total(total))
             })
             .await
     }
@@ -319,53 +319,35 @@ impl Gitlab {
     }
 
     /// The latest status of each job and external status of a commit on a branch (GitLab
-    /// leaves out retried jobs by itself). A commit GitLab does not know has none.
+    /// leaves out retried jobs by itself). A 404 is an error like on every forge (see `flow`):
+    /// the commit is the head of an MR GitLab just sent.
     async fn statuses(&self, head: &Head) -> Result<Vec<ApiStatus>> {
         let mut url = self.project_url(&["repository", "commits", &head.sha, "statuses"]);
         url.query_pairs_mut()
             .append_pair("ref", &head.branch)
             .append_pair("per_page", PER_PAGE);
         match self.pages::<ApiStatus>(url).await {
-            Err(Error::Api { status: Some(404), .. }) => {
-                self.http
-                    .debug(&format!("no commit statuses for {} on {} (404)", head.sha, head.branch));
-                Ok(Vec::new())
-            }
+            Err(Error::Api {
+                status: Some(404),
+                message,
+            }) => Err(Error::api(
+                Some(404),
+                format!(
+                    "{}: the commit statuses of {} on {} cannot be read, so builds cannot be judged (a 404 is never taken as \"no builds\")",
+                    message.trim_end_matches('.'),
+                    &head.sha[..head.sha.len().min(12)],
+                    head.branch
+                ),
+            )),
             other => other,
         }
     }
+}
 
-    /// The MRs in full: each one's own requests and, once per distinct head in `heads`, its
-    /// commit statuses, all at the same time. An MR whose head is not in `heads` has its
-    /// statuses read afterwards.
-    async fn complete(&self, iids: Vec<u64>, heads: Vec<Head>) -> Result<Vec<PullRequest>> {
-        let (fetched, statuses) = tokio::join!(
-            join_all(iids.into_iter().map(|iid| self.fetch(iid))),
-            join_all(heads.iter().map(|h| self.statuses(h)))
-        );
-        // The MRs' own errors first: they say more (a 404 names CI_MERGE_REQUEST_IID).
-        let fetched: Vec<Fetched> = fetched.into_iter().collect::<Result<_>>()?;
-        let mut by_head: BTreeMap<Head, Vec<ApiStatus>> = BTreeMap::new();
-        for (head, s) in heads.into_iter().zip(statuses) {
-            by_head.insert(head, s?);
-        }
-        let mut prs = Vec::with_capacity(fetched.len());
-        for f in fetched {
-            let head = Head::of(f.mr.sha.as_deref(), f.mr.source_branch.as_deref());
-            let statuses = match head {
-                Some(h) => {
-                    if !by_head.contains_key(&h) {
-                        let s = self.statuses(&h).await?;
-                        by_head.insert(h.clone(), s);
-                    }
-                    by_head.get(&h).map(Vec::as_slice).unwrap_or_default()
-                }
-                None => &[],
-            };
-            prs.push(f.mr.normalize(f.approvals, f.reviewers, statuses)?);
-        }
-        Ok(prs)
-    }
+/// An MR as a list names it: its number and, when the list says, its head.
+pub(crate) struct ListedMr {
+    iid: u64,
+    head: Option<Head>,
 }
 
 impl Provider for Gitlab {
@@ -394,19 +376,64 @@ impl Provider for Gitlab {
     }
 
     async fn lookup(&mut self) -> Result<Lookup> {
+        flow::lookup(&*self).await
+    }
+}
+
+impl Forge for Gitlab {
+    type Pr = ListedMr;
+    type Detail = Fetched;
+    type Head = Head;
+    type Builds = Vec<ApiStatus>;
+
+    async fn list(&self) -> Result<Listed<Self>> {
         if let Some(iid) = self.iid {
-            let heads = self.expected_head.clone().into_iter().collect();
-            return Ok(Lookup {
-                kind: LookupKind::PrId,
-                pull_requests: self.complete(vec![iid], heads).await?,
-            });
+            // The pipeline's variables name the MR's head: its statuses are read while the MR
+            // itself is fetched.
+            let mr = ListedMr {
+                iid,
+                head: self.expected_head.clone(),
+            };
+            return Ok(Listed::new(LookupKind::PrId, vec![mr]));
         }
         let commit = self.commit.clone().unwrap_or_default();
-        let (iids, heads) = iids_and_heads(self.commit_mrs(&commit).await?);
-        Ok(Lookup {
-            kind: LookupKind::Commit,
-            pull_requests: self.complete(iids, heads).await?,
-        })
+        let mrs = self.commit_mrs(&commit).await?;
+        let listed = mrs
+            .into_iter()
+            .map(|mr| ListedMr {
+                iid: mr.iid,
+                head: Head::of(mr.sha.as_deref(), mr.source_branch.as_deref()),
+            })
+            .collect();
+        Ok(Listed::new(LookupKind::Commit, listed))
+    }
+
+    fn id(mr: &ListedMr) -> u64 {
+        mr.iid
+    }
+
+    fn listed_head(mr: &ListedMr) -> Option<Head> {
+        mr.head.clone()
+    }
+
+    async fn detail(&self, mr: ListedMr) -> Result<Fetched> {
+        self.fetch(mr.iid).await
+    }
+
+    fn head(f: &Fetched) -> Option<Head> {
+        Head::of(f.mr.sha.as_deref(), f.mr.source_branch.as_deref())
+    }
+
+    fn same_head(a: &Head, b: &Head) -> bool {
+        a.branch == b.branch && same_commit(&a.sha, &b.sha)
+    }
+
+    async fn builds(&self, head: &Head) -> Result<Vec<ApiStatus>> {
+        self.statuses(head).await
+    }
+
+    fn normalize(&self, f: Fetched, statuses: &Vec<ApiStatus>) -> Result<PullRequest> {
+        f.mr.normalize(f.approvals, f.reviewers, statuses)
     }
 }
 
@@ -448,7 +475,7 @@ struct ApiPipeline {
 /// `external`, under the pipeline it names, else the commit's newest pipeline on its ref, else
 /// a new pipeline of its own).
 #[derive(Debug, Deserialize)]
-struct ApiStatus {
+pub(crate) struct ApiStatus {
     id: Option<u64>,
     name: Option<String>,
     status: Option<String>,
@@ -496,24 +523,6 @@ struct ApiApprover {
 struct ApiReviewer {
     user: Option<ApiUser>,
     state: Option<String>,
-}
-
-/// The MRs the commit lookup listed, each once in the server's order, and their distinct
-/// heads (whose commit statuses are read at the same time as the MRs).
-fn iids_and_heads(mrs: Vec<ApiMr>) -> (Vec<u64>, Vec<Head>) {
-    let mut iids: Vec<u64> = Vec::new();
-    let mut heads: Vec<Head> = Vec::new();
-    for mr in mrs {
-        if !iids.contains(&mr.iid) {
-            iids.push(mr.iid);
-        }
-        if let Some(h) = Head::of(mr.sha.as_deref(), mr.source_branch.as_deref()) {
-            if !heads.contains(&h) {
-                heads.push(h);
-            }
-        }
-    }
-    (iids, heads)
 }
 
 /// A pipeline's status as SPEC's four states.
@@ -699,7 +708,14 @@ impl ApiMr {
 /// numbers (iids) the lookup then fetches in full, each once. Any answer that is not such a
 /// page is an `Error::Api`; it never panics, whatever the bytes.
 pub fn parse_merge_request_page(body: &[u8]) -> Result<Vec<u64>> {
-    Ok(iids_and_heads(parse_body("a page of merge requests", body)?).0)
+    let mrs: Vec<ApiMr> = parse_body("a page of merge requests", body)?;
+    let mut iids: Vec<u64> = Vec::new();
+    for mr in mrs {
+        if !iids.contains(&mr.iid) {
+            iids.push(mr.iid);
+        }
+    }
+    Ok(iids)
 }
 
 /// Parses one merge request (`/merge_requests/{iid}`) into a normalized pull request, as when

@@ -3,6 +3,7 @@
 
 pub mod bitbucket_cloud;
 pub mod bitbucket_datacenter;
+pub(crate) mod flow;
 pub mod github;
 pub mod gitlab;
 

@@ -45,6 +45,8 @@ pub struct Summary {
     pub require: Vec<Condition>,
     pub min_approvals: u32,
     pub destination_branch: Option<String>,
+    /// `REQUIRED_BUILDS` as used.
+    pub required_builds: Vec<String>,
     pub lookup: Option<LookupKind>,
     pub outcome: Outcome,
     pub exit_code: u8,
@@ -70,6 +72,7 @@ impl Summary {
             require: Vec::new(),
             min_approvals: 1,
             destination_branch: None,
+            required_builds: Vec::new(),
             lookup: None,
             outcome: Outcome::Error,
             exit_code: 2,

@@ -1,0 +1,136 @@
+//! The one lookup flow every forge shares: list the pull requests → drop the ones listed twice
+//! → read each PR's own details and the builds of each distinct head, all at the same time →
+//! read the builds of heads that moved meanwhile → attach → normalize.
+//!
+//! The rules that make the gate fail closed live here once, not in four copies:
+//! - a pull request listed twice (on two pages, or by a broken proxy) is reported once;
+//! - a pull request whose head commit the forge did not send cannot have its builds read:
+//!   it is reported with its builds marked unknown, which `builds-passed` never passes;
+//! - a head's build list that could not be read (a 404 included, on every forge) is an error,
+//!   never an empty list; a build list fetched early that no PR needs is not an error;
+//! - at most `http::MAX_IN_FLIGHT` requests are in flight at once (the `Http` client holds
+//!   the permits), however many PRs and heads there are;
+//! - the list pages themselves are cross-checked against the forge's announced totals, and a
+//!   page without its list is a malformed answer (`Http::paginate` and each forge's page type).
+//!
+//! A forge supplies only its requests and its JSON → model mapping (`Forge`).
+
+use std::collections::BTreeSet;
+
+use futures_util::future::join_all;
+
+use crate::error::{Error, Result};
+use crate::model::{Lookup, LookupKind, PullRequest};
+
+/// What a forge's list request found.
+pub(crate) struct Listed<F: Forge + ?Sized> {
+    pub kind: LookupKind,
+    pub prs: Vec<F::Pr>,
+    /// Build lists fetched alongside the list (the commit's own, usually the head of every
+    /// PR), so they cost no extra round trip. An error here counts only if a PR needs it.
+    pub known: Vec<(F::Head, Result<F::Builds>)>,
+}
+
+impl<F: Forge + ?Sized> Listed<F> {
+    pub fn new(kind: LookupKind, prs: Vec<F::Pr>) -> Self {
+        Listed {
+            kind,
+            prs,
+            known: Vec::new(),
+        }
+    }
+
+    /// The same, with the builds of `head` already fetched.
+    pub fn knowing(mut self, head: F::Head, builds: Result<F::Builds>) -> Self {
+        self.known.push((head, builds));
+        self
+    }
+}
+
+/// A forge's part of the lookup: its requests and its JSON mapping, nothing else.
+#[allow(async_fn_in_trait)]
+pub(crate) trait Forge {
+    /// A pull request as the list sent it.
+    type Pr;
+    /// A pull request with its own extra answers (reviews, approvals), ready to normalize.
+    type Detail;
+    /// Where builds are read: a commit, or a commit on a branch.
+    type Head: Clone + std::fmt::Debug;
+    /// One head's build list as the forge sent it (`Default`: none, for a PR without a head).
+    type Builds: Default;
+
+    /// The pull requests that contain the commit (every page), or the CI's own PR.
+    async fn list(&self) -> Result<Listed<Self>>;
+    fn id(pr: &Self::Pr) -> u64;
+    /// The head the list names, when it does (it may be older than the detail's).
+    fn listed_head(pr: &Self::Pr) -> Option<Self::Head>;
+    /// The PR's own further requests; most forges need none.
+    async fn detail(&self, pr: Self::Pr) -> Result<Self::Detail>;
+    /// The head whose builds belong to the PR; `None` when the forge did not send it.
+    fn head(detail: &Self::Detail) -> Option<Self::Head>;
+    /// Whether two heads are the same (abbreviated commit ids match their full form).
+    fn same_head(a: &Self::Head, b: &Self::Head) -> bool;
+    /// The build list of one head: a missing or malformed list is an error.
+    async fn builds(&self, head: &Self::Head) -> Result<Self::Builds>;
+    /// The normalized pull request with its builds.
+    fn normalize(&self, detail: Self::Detail, builds: &Self::Builds) -> Result<PullRequest>;
+}
+
+/// Heads in `wanted` that are not in `have` yet, each once.
+fn missing<F: Forge>(wanted: impl IntoIterator<Item = F::Head>, have: &[(F::Head, Result<F::Builds>)]) -> Vec<F::Head> {
+    let mut out: Vec<F::Head> = Vec::new();
+    for h in wanted {
+        let known = have.iter().any(|(k, _)| F::same_head(k, &h)) || out.iter().any(|k| F::same_head(k, &h));
+        if !known {
+            out.push(h);
+        }
+    }
+    out
+}
+
+/// Runs the whole lookup for one forge.
+pub(crate) async fn lookup<F: Forge>(forge: &F) -> Result<Lookup> {
+    let listed = forge.list().await?;
+    let kind = listed.kind;
+    let mut seen = BTreeSet::new();
+    let prs: Vec<F::Pr> = listed.prs.into_iter().filter(|p| seen.insert(F::id(p))).collect();
+    let mut builds = listed.known;
+
+    let wanted = missing::<F>(prs.iter().filter_map(F::listed_head), &builds);
+    let (details, fetched) = tokio::join!(
+        join_all(prs.into_iter().map(|p| forge.detail(p))),
+        join_all(wanted.iter().map(|h| forge.builds(h)))
+    );
+    builds.extend(wanted.into_iter().zip(fetched));
+    // The PRs' own errors first: they say more (a 404 names the PR id variable).
+    let details: Vec<F::Detail> = details.into_iter().collect::<Result<_>>()?;
+
+    // A head that moved after the list was read (or that only the detail names).
+    let heads: Vec<Option<F::Head>> = details.iter().map(F::head).collect();
+    let moved = missing::<F>(heads.iter().flatten().cloned(), &builds);
+    let fetched = join_all(moved.iter().map(|h| forge.builds(h))).await;
+    builds.extend(moved.into_iter().zip(fetched));
+
+    let mut pull_requests = Vec::with_capacity(details.len());
+    for (detail, head) in details.into_iter().zip(heads) {
+        let Some(head) = head else {
+            let mut pr = forge.normalize(detail, &F::Builds::default())?;
+            pr.builds_unknown = true;
+            pull_requests.push(pr);
+            continue;
+        };
+        let at = builds
+            .iter()
+            .position(|(k, _)| F::same_head(k, &head))
+            .ok_or_else(|| Error::api(None, format!("no build list was read for head {head:?}")))?;
+        match &builds[at].1 {
+            Ok(b) => pull_requests.push(forge.normalize(detail, b)?),
+            Err(_) => {
+                let (_, failed) = builds.swap_remove(at);
+                let e = failed.err();
+                return Err(e.unwrap_or_else(|| Error::api(None, "a build list could not be read")));
+            }
+        }
+    }
+    Ok(Lookup { kind, pull_requests })
+}
