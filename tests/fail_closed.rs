@@ -550,3 +550,65 @@ fn gitlab_reads_the_statuses_of_moved_heads_concurrently() {
     );
     assert!(in_flight.peak() <= 8);
 }
+
+#[test]
+fn a_long_wait_renews_the_oauth_token_instead_of_ending_in_401() {
+    // The token endpoint hands out tok-1, tok-2, ... each valid for 2 s (Bitbucket's last
+    // two hours); the API refuses any other token with 401. The build finishes after about
+    // 5 s of waiting, so the first token expires on the way.
+    use std::sync::Mutex;
+    use std::time::Instant;
+    let issued: Arc<Mutex<Vec<(String, Instant)>>> = Arc::new(Mutex::new(Vec::new()));
+    let started = Instant::now();
+    let tokens = issued.clone();
+    let server = serve(move |req, _| {
+        if req.path() == "/site/oauth2/access_token" {
+            let mut t = tokens.lock().unwrap();
+            let token = format!("oauth-access-{}", t.len() + 1);
+            t.push((token.clone(), Instant::now()));
+            return Reply::json(
+                200,
+                json!({"access_token": token, "token_type": "bearer", "expires_in": 2}).to_string(),
+            );
+        }
+        let auth = req.header("authorization").unwrap_or("").to_string();
+        let valid = tokens
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(t, at)| auth == format!("Bearer {t}") && at.elapsed() < Duration::from_secs(2));
+        if !valid {
+            return Reply::json(401, r#"{"type":"error","error":{"message":"Access token expired."}}"#);
+        }
+        if req.path().ends_with("/statuses") {
+            let state = if started.elapsed() > Duration::from_secs(5) {
+                "SUCCESSFUL"
+            } else {
+                "INPROGRESS"
+            };
+            let status = json!({"key": "ci", "name": "ci", "state": state});
+            Reply::json(200, common::cloud_page(vec![status], None))
+        } else {
+            Reply::json(200, support::one_pr_page("Fix"))
+        }
+    });
+    let r = step()
+        .env("BITBUCKET_API_URL", format!("{}/2.0", server.url))
+        .env("BITBUCKET_WORKSPACE", "acme")
+        .env("BITBUCKET_REPO_SLUG", "widget")
+        .env("BITBUCKET_COMMIT", COMMIT)
+        .env("BITBUCKET_OAUTH_CLIENT_ID", "client-id")
+        .env("BITBUCKET_OAUTH_CLIENT_SECRET", "client-secret-5f0e")
+        .env(
+            "BITBUCKET_OAUTH_TOKEN_URL",
+            format!("{}/site/oauth2/access_token", server.url),
+        )
+        .env("REQUIRE", "builds-passed")
+        .env("WAIT_FOR_BUILDS", "30")
+        .env("POLL_INTERVAL", "1")
+        .run();
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let count = issued.lock().unwrap().len();
+    assert!(count >= 3, "the token was renewed during the wait: {count} issued");
+    assert!(!r.everything().contains("oauth-access-"), "no token in any output");
+}

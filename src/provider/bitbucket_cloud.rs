@@ -72,6 +72,8 @@ struct CloudEnv {
 struct OAuthClient {
     token_url: Url,
     basic: Auth,
+    /// When the current access token should be renewed; `None` before the first exchange.
+    renew_at: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -207,7 +209,14 @@ impl BitbucketCloud {
                     env.bitbucket_oauth_token_url.as_deref().unwrap_or(DEFAULT_TOKEN_URL),
                 )?;
                 let basic = Auth::basic(Form::OAuth, &client_id, &secret, "BITBUCKET_OAUTH_CLIENT_SECRET")?;
-                (None, Some(OAuthClient { token_url, basic }))
+                (
+                    None,
+                    Some(OAuthClient {
+                        token_url,
+                        basic,
+                        renew_at: None,
+                    }),
+                )
             }
         };
         let form = auth.as_ref().map(|a| a.form).unwrap_or(Form::OAuth);
@@ -230,10 +239,17 @@ impl BitbucketCloud {
     }
 
     /// Credential form 3: the client-credentials grant gives a Bearer token.
+    /// Access tokens expire (Bitbucket's after about two hours) while `WAIT_FOR_BUILDS` may
+    /// wait six: a token is renewed before each lookup once most of its lifetime has passed,
+    /// so a long wait never ends in a 401.
     async fn exchange_oauth(&mut self) -> Result<()> {
         let Some(oauth) = &self.oauth else {
             return Ok(());
         };
+        if oauth.renew_at.is_some_and(|at| Instant::now() < at) {
+            return Ok(());
+        }
+        let renewing = oauth.renew_at.is_some();
         let resp = self
             .http
             .send(
@@ -249,6 +265,8 @@ impl BitbucketCloud {
         #[derive(Deserialize)]
         struct Token {
             access_token: String,
+            /// Seconds; Bitbucket sends 7200.
+            expires_in: Option<u64>,
         }
         let token: Token = resp.json()?;
         let secret = Secret::new(token.access_token);
@@ -257,7 +275,16 @@ impl BitbucketCloud {
         self.http.redactor = std::sync::Arc::new(redactor);
         self.http
             .set_auth(Auth::bearer(Form::OAuth, &secret, "the OAuth access token")?);
-        self.oauth = None;
+        // Renewed when a quarter of its life (at most 5 minutes) is left; without an expiry
+        // it is kept for a day (longer than any run: WAIT_FOR_BUILDS is at most six hours).
+        let lifetime = Duration::from_secs(token.expires_in.unwrap_or(86_400).min(86_400));
+        let margin = (lifetime / 4).min(Duration::from_secs(300));
+        if let Some(oauth) = &mut self.oauth {
+            oauth.renew_at = Some(Instant::now() + (lifetime - margin));
+        }
+        if renewing {
+            self.http.debug("renewed the OAuth access token before it expires");
+        }
         Ok(())
     }
 
