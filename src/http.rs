@@ -511,7 +511,9 @@ impl Http {
         // and names its variable; the API server's own failures through the tunnel fall
         // through to the cases below.
         if let Some(proxy) = self.settings.proxy.for_url(sent) {
-            if let Some((err, retry)) = crate::proxy::failure(proxy, sent, e) {
+            if let Some((err, retry)) =
+                crate::proxy::failure(proxy, sent, e, self.settings.timeout.min(Duration::from_secs(10)))
+            {
                 let err = match err {
                     Error::Network(m) => Error::Network(format!("{what}: {m}")),
                     Error::Auth { status, message } => Error::Auth {

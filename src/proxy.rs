@@ -11,7 +11,11 @@
 //! User-facing rules: docs/network.md.
 
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, Ipv6Addr, TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+use base64::Engine as _;
 
 use reqwest::Url;
 
@@ -336,7 +340,14 @@ fn split_bits(entry: &str) -> (&str, u32) {
 
 /// Describes a failure of a request that went through `proxy`, when the proxy is what failed:
 /// `Some((error, retry))`, `None` when the failure is the API server's (after the tunnel).
-pub fn failure(proxy: &ProxyUrl, target: &Url, e: &(dyn std::error::Error + 'static)) -> Option<(Error, bool)> {
+///
+/// `probe_timeout` bounds the one extra CONNECT sent to learn a refusal's status.
+pub fn failure(
+    proxy: &ProxyUrl,
+    target: &Url,
+    e: &(dyn std::error::Error + 'static),
+    probe_timeout: Duration,
+) -> Option<(Error, bool)> {
     let text = chain_text(e);
     let who = format!("the proxy {} ({})", proxy.shown(), proxy.variable);
     let dest = format!(
@@ -344,35 +355,11 @@ pub fn failure(proxy: &ProxyUrl, target: &Url, e: &(dyn std::error::Error + 'sta
         target.host_str().unwrap_or("?"),
         target.port_or_known_default().unwrap_or(443)
     );
-    let refused_credentials =
-        text.contains("proxy authorization required") || text.contains("credentials not accepted");
-    if refused_credentials {
-        let what = if proxy.is_socks() {
-            "SOCKS authentication failed".to_string()
-        } else {
-            "407 Proxy Authentication Required".to_string()
-        };
-        let fix = if proxy.has_credentials() {
-            format!("check the user name and password in {}", proxy.variable)
-        } else {
-            format!(
-                "put them in {} as {}://user:password@host:port",
-                proxy.variable,
-                proxy.url.scheme()
-            )
-        };
-        let verb = if proxy.has_credentials() {
-            "refused its credentials"
-        } else {
-            "requires credentials"
-        };
-        return Some((
-            Error::Auth {
-                status: 407,
-                message: format!("{who} {verb} ({what}): {fix}"),
-            },
-            false,
-        ));
+    if text.contains("proxy authorization required") {
+        return Some((credentials_refused(proxy, "407 Proxy Authentication Required"), false));
+    }
+    if text.contains("credentials not accepted") {
+        return Some((credentials_refused(proxy, "SOCKS authentication failed"), false));
     }
     let stage_proxy = text.contains("tunnel error") || text.contains("SOCKS error") || text.contains("socks proxy");
     if !stage_proxy {
@@ -400,11 +387,33 @@ pub fn failure(proxy: &ProxyUrl, target: &Url, e: &(dyn std::error::Error + 'sta
         ));
     }
     if text.contains("tunnel error: unsuccessful") {
+        // hyper-util keeps only "not 200" of the proxy's answer to CONNECT (a 407 alone is
+        // named). Ask once more to learn the status: tinyproxy answers wrong credentials with
+        // 401, a forbidden destination with 403, an unreachable one with 500 or 502.
+        let answer = probe_connect(proxy, &dest, probe_timeout);
+        if let Some((code, reason)) = &answer {
+            if matches!(code, 401 | 407) {
+                return Some((
+                    credentials_refused(proxy, &format!("it answered CONNECT with {code} {reason}")),
+                    false,
+                ));
+            }
+        }
+        let status = match &answer {
+            Some((code, reason)) => format!("{code} {reason}"),
+            None => "an error status".to_string(),
+        };
+        let permanent = matches!(&answer, Some((400..=499, _)));
         return Some((
             Error::Network(format!(
-                "{who} refused to open a tunnel to {dest} (it answered CONNECT with an error status; the proxy's log says why)"
+                "{who} refused to open a tunnel to {dest}: it answered CONNECT with {status}{}",
+                if permanent {
+                    " (its rules do not allow this destination?)"
+                } else {
+                    ""
+                }
             )),
-            true,
+            !permanent,
         ));
     }
     if text.contains("tunnel error: unexpected end of file") {
@@ -436,6 +445,90 @@ pub fn failure(proxy: &ProxyUrl, target: &Url, e: &(dyn std::error::Error + 'sta
         )),
         true,
     ))
+}
+
+/// Exit 3: the proxy refused (or asked for) credentials. Names the variable, never its value.
+fn credentials_refused(proxy: &ProxyUrl, what: &str) -> Error {
+    let who = format!("the proxy {} ({})", proxy.shown(), proxy.variable);
+    let message = if proxy.has_credentials() {
+        format!(
+            "{who} refused its credentials ({what}): check the user name and password in {}",
+            proxy.variable
+        )
+    } else {
+        format!(
+            "{who} requires credentials ({what}): put them in {} as {}://user:password@host:port",
+            proxy.variable,
+            proxy.url.scheme()
+        )
+    };
+    Error::Auth { status: 407, message }
+}
+
+/// Sends one `CONNECT dest` to an http proxy, with the proxy's credentials, and returns the
+/// status and reason of its answer (the reason folded to one line of at most 100 characters:
+/// it is the proxy's text). `None` when the proxy cannot be asked (https or SOCKS proxy, no
+/// answer within `timeout`). Blocking, and only ever run after a refusal.
+fn probe_connect(proxy: &ProxyUrl, dest: &str, timeout: Duration) -> Option<(u16, String)> {
+    if proxy.url.scheme() != "http" {
+        return None;
+    }
+    let host = proxy.host().trim_start_matches('[').trim_end_matches(']');
+    let addr = (host, proxy.url.port().unwrap_or(80)).to_socket_addrs().ok()?.next()?;
+    let mut stream = TcpStream::connect_timeout(&addr, timeout).ok()?;
+    stream.set_read_timeout(Some(timeout)).ok()?;
+    stream.set_write_timeout(Some(timeout)).ok()?;
+    let mut request = format!("CONNECT {dest} HTTP/1.1\r\nHost: {dest}\r\n");
+    if proxy.has_credentials() {
+        let pair = format!(
+            "{}:{}",
+            percent_decode(proxy.url.username()),
+            percent_decode(proxy.url.password().unwrap_or(""))
+        );
+        request.push_str(&format!(
+            "Proxy-Authorization: Basic {}\r\n",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        ));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.contains(&b'\n') && head.len() < 8192 {
+        let n = stream.read(&mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    let line = String::from_utf8_lossy(&head);
+    let line = line.lines().next()?;
+    let mut parts = line.splitn(3, ' ');
+    if !parts.next()?.starts_with("HTTP/") {
+        return None;
+    }
+    let code = parts.next()?.parse::<u16>().ok()?;
+    Some((code, crate::http::one_line(parts.next().unwrap_or(""), 100)))
+}
+
+/// Decodes `%XX` escapes (a URL's userinfo), as the proxy client itself does.
+fn percent_decode(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The SOCKS part of an error chain: "SOCKS error: ..." up to the next cause.
