@@ -479,16 +479,11 @@ fn probe_connect(proxy: &ProxyUrl, dest: &str, timeout: Duration) -> Option<(u16
     stream.set_read_timeout(Some(timeout)).ok()?;
     stream.set_write_timeout(Some(timeout)).ok()?;
     let mut request = format!("CONNECT {dest} HTTP/1.1\r\nHost: {dest}\r\n");
+    let password = percent_decode(proxy.url.password().unwrap_or(""));
+    let encoded = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{password}", percent_decode(proxy.url.username())));
     if proxy.has_credentials() {
-        let pair = format!(
-            "{}:{}",
-            percent_decode(proxy.url.username()),
-            percent_decode(proxy.url.password().unwrap_or(""))
-        );
-        request.push_str(&format!(
-            "Proxy-Authorization: Basic {}\r\n",
-            base64::engine::general_purpose::STANDARD.encode(pair)
-        ));
+        request.push_str(&format!("Proxy-Authorization: Basic {encoded}\r\n"));
     }
     request.push_str("\r\n");
     stream.write_all(request.as_bytes()).ok()?;
@@ -508,7 +503,12 @@ fn probe_connect(proxy: &ProxyUrl, dest: &str, timeout: Duration) -> Option<(u16
         return None;
     }
     let code = parts.next()?.parse::<u16>().ok()?;
-    Some((code, crate::http::one_line(parts.next().unwrap_or(""), 100)))
+    let mut reason = crate::http::one_line(parts.next().unwrap_or(""), 100);
+    // The reason is the proxy's text: it must not carry the credentials back into a message.
+    if proxy.has_credentials() && ((password.len() >= 4 && reason.contains(&password)) || reason.contains(&encoded)) {
+        reason = "[reason withheld: it held the proxy's credentials]".to_string();
+    }
+    Some((code, reason))
 }
 
 /// Decodes `%XX` escapes (a URL's userinfo), as the proxy client itself does.

@@ -578,6 +578,48 @@ fn a_proxy_refusing_the_destination_says_so() {
 }
 
 #[test]
+fn a_proxy_that_cannot_reach_the_api_says_so_and_is_retried() {
+    let proxy = Tinyproxy::start("");
+    let api = https_api("127.0.0.1");
+    let gone = dead_port();
+    let r = step()
+        .cloud(&format!("https://127.0.0.1:{gone}"))
+        .env("SSL_CERT_FILE", api.ca.path())
+        .env("HTTPS_PROXY", proxy.url())
+        .run();
+    assert_clean_failure(&r, 4);
+    assert_error_summary(&r, "error", "network");
+    let msg = r.summary()["error"]["message"].as_str().unwrap().to_string();
+    assert!(
+        msg.contains(&format!(
+            "the proxy {} (HTTPS_PROXY) refused to open a tunnel to 127.0.0.1:{gone}: it answered CONNECT with 500",
+            proxy.url()
+        )) && msg.contains("gave up after 4 attempts"),
+        "{msg}"
+    );
+    eprintln!("proxy cannot reach the API: {msg}");
+}
+
+#[test]
+fn a_proxy_that_hangs_up_says_so() {
+    let other = trap();
+    let api = https_api("127.0.0.1");
+    let r = api.step("127.0.0.1").env("HTTPS_PROXY", other.url()).run();
+    assert_clean_failure(&r, 4);
+    let msg = r.summary()["error"]["message"].as_str().unwrap().to_string();
+    assert!(
+        msg.contains(&format!(
+            "the proxy {} (HTTPS_PROXY) closed the connection while opening a tunnel to 127.0.0.1:{}",
+            other.url(),
+            api.port
+        )),
+        "{msg}"
+    );
+    assert!(!other.received().contains(TOKEN), "CONNECT never carries the token");
+    eprintln!("proxy hangs up: {msg}");
+}
+
+#[test]
 fn unreachable_and_unresolvable_proxies_say_so() {
     let api = https_api("127.0.0.1");
     let port = dead_port();
