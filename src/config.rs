@@ -2,6 +2,7 @@
 //! sent. Every error names the variable and the accepted values, and maps to exit 2.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -11,11 +12,16 @@ use serde::Deserialize;
 use crate::ci::CurrentRun;
 use crate::error::{Error, Result};
 use crate::gate::Condition;
+use crate::proxy::Proxies;
 
 /// A snapshot of the environment. Empty values count as unset: CI systems (GitHub action
 /// inputs above all) pass unset options as empty strings.
+///
+/// A value that is not UTF-8 is never converted (a lossy conversion sent an altered token and
+/// wrote the summary under another name): it is kept apart, `get` does not see it, and
+/// `Config::from_vars` refuses it when pr-status reads that variable (`refuse_not_utf8`).
 #[derive(Clone, Default)]
-pub struct Vars(BTreeMap<String, String>);
+pub struct Vars(BTreeMap<String, String>, BTreeMap<String, OsString>);
 
 /// Names only: the values include the credentials, and `Config` (which holds a `Vars`) may be
 /// debug-printed.
@@ -25,20 +31,105 @@ impl std::fmt::Debug for Vars {
     }
 }
 
+/// Exact names pr-status reads outside the prefixes of `READ_PREFIXES`.
+const READ_NAMES: [&str; 20] = [
+    "PROVIDER",
+    "REQUIRE",
+    "REQUIRED_BUILDS",
+    "MIN_APPROVALS",
+    "FRESH_APPROVALS",
+    "POST_RESULT",
+    "DESTINATION_BRANCH",
+    "IGNORE_BUILDS",
+    "WAIT_FOR_BUILDS",
+    "POLL_INTERVAL",
+    "INDEX_WAIT",
+    "DEBUG",
+    "SSL_CERT_FILE",
+    "TF_BUILD",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+];
+/// Name prefixes of the variables pr-status reads (its own, and the CI systems' it knows).
+const READ_PREFIXES: [&str; 10] = [
+    "BITBUCKET_",
+    "GITHUB_",
+    "GITLAB_",
+    "CI_",
+    "GIT_",
+    "SUMMARY_",
+    "HTTP_",
+    "HTTPS_",
+    "BUILD_",
+    "SYSTEM_",
+];
+
 impl Vars {
+    /// The process environment. Values are taken as they are, not trimmed (secrets are
+    /// trimmed where they are read, `credentials::secret_var`).
     pub fn from_env() -> Self {
-        // `vars_os` + lossy conversion: a variable that is not UTF-8 must not panic the step.
-        Self::from_pairs(
-            std::env::vars_os().map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned())),
-        )
+        let mut text = Vec::new();
+        let mut raw = BTreeMap::new();
+        for (k, v) in std::env::vars_os() {
+            // A name that is not UTF-8 cannot be one pr-status reads.
+            let Ok(k) = k.into_string() else { continue };
+            match v.into_string() {
+                Ok(v) => text.push((k, v)),
+                Err(v) if !v.is_empty() => {
+                    raw.insert(k, v);
+                }
+                Err(_) => {}
+            }
+        }
+        let mut vars = Self::from_pairs(text);
+        vars.1 = raw;
+        vars
     }
 
     pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
-        Vars(pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect())
+        Vars(
+            pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect(),
+            BTreeMap::new(),
+        )
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
+    }
+
+    /// A path variable, its bytes exactly as given, UTF-8 or not: an error summary still
+    /// lands at the path the user named, never at a look-alike.
+    pub fn path(&self, name: &str) -> Option<PathBuf> {
+        self.0
+            .get(name)
+            .map(PathBuf::from)
+            .or_else(|| self.1.get(name).map(PathBuf::from))
+    }
+
+    /// Exit 2 naming every variable pr-status reads whose value is not UTF-8.
+    pub fn refuse_not_utf8(&self) -> Result<()> {
+        let bad: Vec<&str> = self
+            .1
+            .keys()
+            .map(String::as_str)
+            .filter(|k| READ_NAMES.contains(k) || READ_PREFIXES.iter().any(|p| k.starts_with(p)))
+            .collect();
+        if bad.is_empty() {
+            return Ok(());
+        }
+        let (them, verb) = if bad.len() == 1 {
+            ("it", "holds")
+        } else {
+            ("them", "hold")
+        };
+        Err(Error::config(format!(
+            "{} {verb} bytes that are not UTF-8 (a value copied from a file in another encoding?): set {them} again as UTF-8 text",
+            bad.join(", ")
+        )))
     }
 
     /// Deserializes a typed view of the variables (field `foo_bar` reads `FOO_BAR`).
@@ -160,7 +251,7 @@ pub struct Outputs {
 impl Outputs {
     /// Read first and on its own, so that even a configuration error lands in `SUMMARY_FILE`.
     pub fn from_vars(vars: &Vars) -> Outputs {
-        let path = |name: &str| vars.get(name).map(PathBuf::from);
+        let path = |name: &str| vars.path(name);
         Outputs {
             json: path("SUMMARY_FILE").unwrap_or_else(|| PathBuf::from("pr-status.json")),
             markdown: path("SUMMARY_MARKDOWN_FILE"),
@@ -201,6 +292,8 @@ pub struct HttpSettings {
     pub index_wait: Duration,
     pub ssl_cert_file: Option<PathBuf>,
     pub debug: bool,
+    /// `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY` and their lowercase forms (see `proxy`).
+    pub proxy: Proxies,
 }
 
 /// The validated configuration of one run.
@@ -225,6 +318,7 @@ pub struct Config {
 impl Config {
     /// Validates everything; `demo` skips provider detection.
     pub fn from_vars(vars: Vars, demo: bool) -> Result<Config> {
+        vars.refuse_not_utf8()?;
         let env: CommonEnv = vars.typed()?;
         let provider = if demo {
             ProviderKind::Demo
@@ -269,6 +363,12 @@ impl Config {
                 )));
             }
         }
+        let proxy = Proxies::from_vars(&vars)?;
+        if debug {
+            for note in proxy.notes() {
+                eprintln!("pr-status: debug: {note}");
+            }
+        }
         Ok(Config {
             provider,
             require,
@@ -289,6 +389,7 @@ impl Config {
                 index_wait: Duration::from_secs(index_wait),
                 ssl_cert_file,
                 debug,
+                proxy,
             },
             current_run: CurrentRun::from_vars(&vars),
             vars,
@@ -325,9 +426,12 @@ pub fn parse_number(name: &str, value: Option<&str>, default: u64, min: u64, max
 }
 
 /// A base URL: `https://`, or `http://` only for loopback hosts (tests, local mirrors).
+/// Messages show the value without its userinfo (`without_userinfo`): a URL that fails to
+/// parse may still hold a password.
 pub fn parse_base_url(name: &str, text: &str) -> Result<reqwest::Url> {
+    let shown = without_userinfo(text);
     let url = reqwest::Url::parse(text.trim())
-        .map_err(|e| Error::config(format!("{name}={text:?} is not a URL ({e}): use https://host/path")))?;
+        .map_err(|e| Error::config(format!("{name}={shown:?} is not a URL ({e}): use https://host/path")))?;
     if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
         return Err(Error::config(format!(
             "{name} must be a plain base URL without credentials, query or fragment: use https://host/path"
@@ -337,11 +441,34 @@ pub fn parse_base_url(name: &str, text: &str) -> Result<reqwest::Url> {
         "https" => Ok(url),
         "http" if is_loopback(&url) => Ok(url),
         "http" => Err(Error::config(format!(
-            "{name}={text:?} uses plain http: use https:// (http is allowed only for loopback hosts)"
+            "{name}={shown:?} uses plain http: use https:// (http is allowed only for loopback hosts)"
         ))),
         _ => Err(Error::config(format!(
-            "{name}={text:?} is not an http(s) URL: use https://host/path"
+            "{name}={shown:?} is not an http(s) URL: use https://host/path"
         ))),
+    }
+}
+
+/// A URL's text with its userinfo (`user:password@`) replaced by `[redacted]@`, for messages
+/// and summaries. Works on text that does not parse as a URL, so it does not trust the URL's
+/// structure: everything between the scheme (with the `/` or `\` after it, which URL parsers
+/// accept in any number) and the last `@` is hidden, wherever that `@` is (an unencoded `#`,
+/// `?` or `/` in a password must not end the hidden part early).
+pub fn without_userinfo(text: &str) -> String {
+    let start = match text.find(':') {
+        Some(i)
+            if i > 0
+                && text[..i]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+        {
+            i + 1 + text[i + 1..].chars().take_while(|c| matches!(c, '/' | '\\')).count()
+        }
+        _ => 0,
+    };
+    match text[start..].rfind('@') {
+        Some(at) => format!("{}[redacted]{}", &text[..start], &text[start + at..]),
+        None => text.to_string(),
     }
 }
 
@@ -467,6 +594,27 @@ mod tests {
         assert!(parse_base_url("X", "http://example.com/").is_err());
         assert!(parse_base_url("X", "ftp://example.com/").is_err());
         assert!(parse_base_url("X", "https://user:pw@example.com/").is_err());
+    }
+
+    #[test]
+    fn unparsable_urls_are_shown_without_their_userinfo() {
+        for text in [
+            "https://user:hunter22@host:99999",
+            "https:/user:hunter22@host:99999",
+            "https:\\\\user:hunter22@host",
+            "https://user:hun#ter22@host/x",
+            "https://user:hun/ter22@host",
+            "user:hunter22@host",
+            " https://user:hunter22@ho st/",
+            "ftp://user:hunter22@host/",
+            "http://user:hunter22@example.com/",
+        ] {
+            let err = parse_base_url("BITBUCKET_API_URL", text).unwrap_err().to_string();
+            assert!(err.contains("BITBUCKET_API_URL"), "{err}");
+            assert!(!err.contains("hunter22") && !err.contains("ter22"), "{text}: {err}");
+        }
+        assert_eq!(without_userinfo("https://host:99999/2.0"), "https://host:99999/2.0");
+        assert_eq!(without_userinfo("https://u:p@host:1/x"), "https://[redacted]@host:1/x");
     }
 
     #[test]

@@ -149,8 +149,21 @@ impl Redactor {
 }
 
 /// Reads one variable as a secret; empty counts as unset (CI inputs default to "").
+///
+/// Blanks at either end (spaces, tabs, a newline or `\r` left by a paste or a file read) are
+/// never part of a credential: they are removed, with a DEBUG note naming the variable (never
+/// the value). A value of blanks only counts as unset. Blanks or control characters inside
+/// the value are left for `Auth` to refuse.
 pub fn secret_var(vars: &crate::config::Vars, name: &str) -> Option<Secret> {
-    vars.get(name).map(Secret::new)
+    let raw = vars.get(name)?;
+    let value = raw.trim();
+    if value.len() != raw.len() && crate::config::parse_bool("DEBUG", vars.get("DEBUG"), false).unwrap_or(false) {
+        let removed = raw.chars().count() - value.chars().count();
+        eprintln!(
+            "pr-status: debug: {name} had {removed} blank character(s) at its start or end (a paste or file read?): removed, the rest is used"
+        );
+    }
+    (!value.is_empty()).then(|| Secret::new(value))
 }
 
 #[cfg(test)]
@@ -175,6 +188,18 @@ mod tests {
         assert!(!out.contains("s3cr3t"), "{out}");
         assert!(!out.contains(&b64), "{out}");
         assert!(out.contains("me@example.com"), "user names are not secret: {out}");
+    }
+
+    #[test]
+    fn secrets_lose_blanks_at_their_ends_only() {
+        let vars = crate::config::Vars::from_pairs([
+            ("A".to_string(), " tok-1\r\n".to_string()),
+            ("B".to_string(), " \t\n".to_string()),
+            ("C".to_string(), "in side".to_string()),
+        ]);
+        assert_eq!(secret_var(&vars, "A").unwrap().expose(), "tok-1");
+        assert!(secret_var(&vars, "B").is_none());
+        assert_eq!(secret_var(&vars, "C").unwrap().expose(), "in side");
     }
 
     #[test]

@@ -219,7 +219,11 @@ pub fn client(settings: &HttpSettings, guard: Option<Origin>) -> Result<reqwest:
         .timeout(settings.timeout)
         .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
         .redirect(redirect)
-        .pool_max_idle_per_host(16);
+        .pool_max_idle_per_host(16)
+        // Proxies come from the step's own variables (`proxy::Proxies`), never from reqwest's
+        // reading of the process environment, which sent loopback http through HTTP_PROXY.
+        .no_proxy()
+        .proxy(settings.proxy.to_reqwest());
     let mut roots = Vec::new();
     // SPEC: SSL_CERT_FILE *adds* CAs to the system roots (the usual OpenSSL meaning replaces
     // them, which would break every other host behind the same proxy).
@@ -569,6 +573,28 @@ impl Http {
     /// and, for failures while reading the body, no host at all.
     fn transport_error(&self, e: &reqwest::Error, what: &str, sent: &Url) -> Failure {
         let host = sent.host_str().unwrap_or("the server").to_string();
+        // A failure of the proxy (refused credentials, unreachable, no tunnel) says "proxy"
+        // and names its variable; the API server's own failures through the tunnel fall
+        // through to the cases below.
+        if let Some(proxy) = self.settings.proxy.for_url(sent) {
+            if let Some((err, retry)) =
+                crate::proxy::failure(proxy, sent, e, self.settings.timeout.min(Duration::from_secs(10)))
+            {
+                let err = match err {
+                    Error::Network(m) => Error::Network(format!("{what}: {m}")),
+                    Error::Auth { status, message } => Error::Auth {
+                        status,
+                        message: format!("{what}: {message}"),
+                    },
+                    other => other,
+                };
+                return if retry {
+                    Failure::Retry(err)
+                } else {
+                    Failure::Final(err)
+                };
+            }
+        }
         if e.is_redirect() {
             return Failure::Final(Error::api(
                 None,

@@ -12,6 +12,7 @@ pub mod gate;
 pub mod http;
 pub mod model;
 pub mod provider;
+pub mod proxy;
 pub mod summary;
 pub mod write;
 

@@ -2251,6 +2251,7 @@ fn built_urls_keep_every_segment_inside_the_api_path() {
         index_wait: Duration::from_secs(1),
         ssl_cert_file: None,
         debug: false,
+        proxy: Default::default(),
     };
     let base = reqwest::Url::parse("https://api.example.com/2.0").unwrap();
     let http = Http::new(

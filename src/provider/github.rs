@@ -231,7 +231,7 @@ fn target_of(
 /// The web address of the repository, for the summary.
 fn web_base(env: &GithubEnv, api: &Url) -> Option<String> {
     if let Some(server) = &env.github_server_url {
-        return Some(server.trim().trim_end_matches('/').to_string());
+        return Some(config::without_userinfo(server.trim().trim_end_matches('/')));
     }
     let host = api.host_str()?;
     if host.eq_ignore_ascii_case("api.github.com") {

@@ -118,7 +118,7 @@ fn project_id(value: &str) -> Result<String> {
 /// `/api/v4` plus the project's path (unknown for a numeric id outside GitLab CI).
 fn project_web(env: &GitlabEnv, api: &Url, project: &str) -> Option<String> {
     if let Some(url) = &env.ci_project_url {
-        return Some(url.clone());
+        return Some(config::without_userinfo(url));
     }
     let root = api.path().trim_end_matches('/').strip_suffix("/api/v4")?;
     let path = match &env.ci_project_path {
