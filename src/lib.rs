@@ -58,7 +58,17 @@ async fn step(vars: Vars, demo: bool, outputs: &Outputs, github_actions: bool) -
         let message = clip(&redactor.redact(&e.to_string()));
         summary.set_error(&e, message);
     }
-    finish(summary, outputs, &redactor, &unwritable, github_actions)
+    // A FIFO gets its summary once it has a reader, as with `>`; waiting here, not in the
+    // blocking write, keeps the run responsive to signals.
+    let mut readers = Vec::new();
+    for (variable, path) in outputs.named() {
+        if !unwritable.contains(&variable) {
+            readers.extend(write::wait_for_reader(variable, path).await);
+        }
+    }
+    let code = finish(summary, outputs, &redactor, &unwritable, github_actions);
+    drop(readers);
+    code
 }
 
 /// Writes the summaries, reports on stdout (the verdict) or stderr (the error), and returns
@@ -72,9 +82,15 @@ fn finish(
 ) -> u8 {
     summary.redact(redactor);
     if let Err(e) = write_outputs(&summary, outputs, redactor, unwritable) {
-        // Only reachable when a file that passed the pre-flight check fails at the end.
+        // Only reachable when a file that passed the pre-flight check fails at the end (or a
+        // FIFO lost its reader). An interrupted run keeps its own code and says both.
         let message = clip(&redactor.redact(&e.to_string()));
-        summary.set_error(&e, message);
+        match &summary.error {
+            Some(err) if err.kind == error::ErrorKind::Interrupted => {
+                say(std::io::stderr(), &format!("pr-status: error: {message}\n"));
+            }
+            _ => summary.set_error(&e, message),
+        }
     }
     match &summary.error {
         None => say(std::io::stdout(), &redactor.redact(&summary::text::render(&summary))),

@@ -197,17 +197,81 @@ pub fn placeholder(variable: &str, path: &Path, contents: &str) -> Result<()> {
 pub fn atomic(variable: &str, path: &Path, contents: &str) -> Result<()> {
     match target(variable, path)? {
         Target::Replaced => replace(variable, path, contents),
-        Target::Device | Target::Fifo => {
-            // `>`: open (waiting for a FIFO's reader), truncate where that means anything, write.
-            let mut f = fs::OpenOptions::new()
-                .write(true)
-                .truncate(true)
-                .open(path)
-                .map_err(|e| io_error(variable, path, "cannot be written", e))?;
-            f.write_all(contents.as_bytes())
-                .map_err(|e| io_error(variable, path, "cannot be written", e))
+        Target::Device | Target::Fifo => through(variable, path, contents),
+    }
+}
+
+/// How often [`wait_for_reader`] looks for a FIFO's reader.
+const READER_POLL: Duration = Duration::from_millis(50);
+
+/// Opens a FIFO for writing only if a reader has it open: `None` when none has. Never blocks.
+#[cfg(unix)]
+fn open_if_read(path: &Path) -> std::io::Result<Option<fs::File>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(f) => Ok(Some(f)),
+        Err(e) if e.raw_os_error() == Some(libc::ENXIO) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(not(unix))]
+fn open_if_read(_path: &Path) -> std::io::Result<Option<fs::File>> {
+    Ok(None)
+}
+
+/// Waits, as `>` would, until a FIFO at `path` has a reader, and returns a write handle that
+/// keeps it: while one is held, the reader sees no end of file before the summary is
+/// written. The wait is asynchronous so that SIGTERM still ends the run (a blocking `open`
+/// would hold the thread the signal is handled on). `None` at once for any other path; an
+/// error is left for the write to report.
+pub async fn wait_for_reader(variable: &str, path: &Path) -> Option<fs::File> {
+    if target(variable, path).ok()? != Target::Fifo {
+        return None;
+    }
+    loop {
+        match open_if_read(path) {
+            Ok(Some(held)) => return Some(held),
+            Ok(None) => tokio::time::sleep(READER_POLL).await,
+            Err(_) => return None,
         }
     }
+}
+
+/// `>` semantics for a device or a FIFO: opened and written, never replaced. A FIFO is
+/// written only when a reader has it open ([`wait_for_reader`] waited for one); without a
+/// reader it is an error, never a wait that a signal could not end.
+fn through(variable: &str, path: &Path, contents: &str) -> Result<()> {
+    let fail = |e: std::io::Error| io_error(variable, path, "cannot be written", e);
+    let probe = if target(variable, path)? == Target::Fifo {
+        match open_if_read(path).map_err(fail)? {
+            Some(f) => Some(f),
+            None => {
+                return Err(io_error(
+                    variable,
+                    path,
+                    "cannot be written",
+                    "it is a FIFO and nothing reads it; start its reader before the step",
+                ))
+            }
+        }
+    } else {
+        None
+    };
+    // A reader is there, so this open returns at once; the non-blocking probe is closed only
+    // after it, so the reader never sees the end of the file early. Opened blocking, the
+    // write waits for a slow reader instead of failing with EAGAIN.
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(path)
+        .map_err(fail)?;
+    drop(probe);
+    f.write_all(contents.as_bytes()).map_err(fail)
 }
 
 /// Writes `contents` so that a reader sees the old file or the new one, never half of one: a
@@ -251,8 +315,12 @@ fn replace(variable: &str, path: &Path, contents: &str) -> Result<()> {
     })
 }
 
-/// Appends in one write (GitHub's `GITHUB_OUTPUT` and `GITHUB_STEP_SUMMARY`).
+/// Appends in one write (GitHub's `GITHUB_OUTPUT` and `GITHUB_STEP_SUMMARY`); a device or a
+/// FIFO is written through.
 pub fn append(variable: &str, path: &Path, contents: &str) -> Result<()> {
+    if target(variable, path)? != Target::Replaced {
+        return through(variable, path, contents);
+    }
     let mut f = fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -105,6 +105,30 @@ fn a_fifo_with_a_reader_gets_the_summary() {
 }
 
 #[test]
+fn a_fifo_whose_reader_comes_late_still_gets_one_whole_summary() {
+    // `>` waits for the reader; so does the step, and the reader sees one document.
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("late.fifo");
+    sh("mkfifo", &[fifo.to_str().unwrap()]);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = fifo.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1500));
+        let _ = tx.send(std::fs::read_to_string(reader).unwrap());
+    });
+    let server = passing();
+    let r = step().cloud(&server.url).env("SUMMARY_MARKDOWN_FILE", &fifo).run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let got = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the reader got nothing");
+    assert!(
+        got.contains("pr-status: pass") && !got.contains("no verdict yet"),
+        "{got}"
+    );
+}
+
+#[test]
 fn a_folder_is_exit_2_naming_the_variable_and_nothing_is_sent() {
     let dir = tempfile::tempdir().unwrap();
     for var in [

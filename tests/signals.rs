@@ -6,6 +6,7 @@
 mod common;
 mod support;
 
+use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -226,4 +227,32 @@ fn before_the_first_request_every_summary_holds_a_no_verdict_placeholder_even_af
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&sourced.stdout), "error");
     assert_eq!(temp_files(dir.path()), Vec::<std::path::PathBuf>::new());
+}
+
+#[test]
+fn sigterm_while_waiting_for_a_fifo_reader_still_ends_the_run() {
+    // A FIFO gets its summary like `>` does: the run waits for a reader. That wait must not
+    // swallow SIGTERM (a blocking open would hold the thread the signal is handled on).
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("out.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let server = cloud_index(|_, _| Reply::json(200, one_pr_page("Fix")));
+    let mut envs = envs(dir.path(), &server.url);
+    envs.push(("SUMMARY_DOTENV_FILE", fifo.display().to_string()));
+    envs.retain(|(k, v)| *k != "SUMMARY_DOTENV_FILE" || v.ends_with(".fifo"));
+    let mut child = child_command(dir.path(), &envs).spawn().unwrap();
+    wait_for_request(&server, &mut child);
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the run did not wait for the FIFO's reader"
+    );
+    kill("TERM", child.id());
+    let (exit, took, stderr) = exit_within(&mut child, Duration::from_secs(5));
+    eprintln!("FIFO without reader, SIGTERM: exit {exit} {took:?} after the signal");
+    assert_eq!(exit, 143, "{stderr}");
+    let json = read_json(&dir.path().join("out/pr-status.json"));
+    assert_eq!(json["error"]["kind"], "interrupted", "{json:#}");
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
 }
