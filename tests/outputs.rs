@@ -119,6 +119,7 @@ fn a_fifo_whose_reader_comes_late_still_gets_one_whole_summary() {
     let server = passing();
     let r = step().cloud(&server.url).env("SUMMARY_MARKDOWN_FILE", &fifo).run();
     assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "replaced");
     let got = rx
         .recv_timeout(Duration::from_secs(10))
         .expect("the reader got nothing");
