@@ -311,6 +311,16 @@ fn replace(variable: &str, path: &Path, contents: &str) -> Result<()> {
     })();
     written.map_err(|e| {
         let _ = fs::remove_file(&tmp);
+        // Root gets EPERM only from a file flag; say which, since `ls -l` does not show it.
+        #[cfg(unix)]
+        if e.raw_os_error() == Some(libc::EPERM) && fs::symlink_metadata(path).is_ok() {
+            return io_error(
+                variable,
+                path,
+                "cannot be replaced",
+                format!("{e}: the file may be immutable or append-only (see lsattr)"),
+            );
+        }
         io_error(variable, path, "cannot be written", e)
     })
 }

@@ -119,7 +119,10 @@ fn a_fifo_whose_reader_comes_late_still_gets_one_whole_summary() {
     let server = passing();
     let r = step().cloud(&server.url).env("SUMMARY_MARKDOWN_FILE", &fifo).run();
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "replaced");
+    assert!(
+        std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(),
+        "replaced"
+    );
     let got = rx
         .recv_timeout(Duration::from_secs(10))
         .expect("the reader got nothing");
@@ -348,6 +351,13 @@ fn an_immutable_summary_file_is_exit_2_before_any_request() {
             r.stderr
         );
         assert!(!r.stderr.contains(".tmp-"), "{var}: {}", r.stderr);
+        if var != "GITHUB_OUTPUT" {
+            assert!(
+                r.stderr.contains("immutable or append-only"),
+                "{var}: says why: {}",
+                r.stderr
+            );
+        }
         if var != "SUMMARY_FILE" {
             assert_error_summary(&r, "error", "io");
         }
