@@ -24,6 +24,10 @@ pub enum Error {
     /// The commit index was still being built when the wait ran out. Exit 8.
     #[error("{0}")]
     Indexing(String),
+    /// SIGTERM, SIGINT or SIGHUP ended the run before its verdict. Exit 128 + `number`
+    /// (143, 130, 129), as a shell reports a process killed by that signal.
+    #[error("{message}")]
+    Interrupted { number: u8, message: String },
 }
 
 /// The `error.kind` field of the JSON summary.
@@ -35,6 +39,7 @@ pub enum ErrorKind {
     Api,
     Network,
     Io,
+    Interrupted,
 }
 
 impl fmt::Display for ErrorKind {
@@ -45,6 +50,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Api => "api",
             ErrorKind::Network => "network",
             ErrorKind::Io => "io",
+            ErrorKind::Interrupted => "interrupted",
         };
         f.write_str(s)
     }
@@ -69,6 +75,7 @@ impl Error {
             Error::Auth { .. } => ErrorKind::Auth,
             Error::Api { .. } | Error::Indexing(_) => ErrorKind::Api,
             Error::Network(_) => ErrorKind::Network,
+            Error::Interrupted { .. } => ErrorKind::Interrupted,
         }
     }
 
@@ -79,6 +86,7 @@ impl Error {
             Error::Auth { .. } => 3,
             Error::Api { .. } | Error::Network(_) => 4,
             Error::Indexing(_) => 8,
+            Error::Interrupted { number, .. } => 128 + number,
         }
     }
 

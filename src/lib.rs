@@ -10,6 +10,7 @@ pub mod demo;
 pub mod error;
 pub mod gate;
 pub mod http;
+pub mod interrupt;
 pub mod model;
 pub mod provider;
 pub mod proxy;
@@ -27,32 +28,88 @@ use summary::Summary;
 
 /// Runs the step with the given environment and returns the exit code. Never panics on bad
 /// input: every failure becomes one line on stderr, a summary with `outcome: error`, and the
-/// documented code.
+/// documented code. SIGTERM, SIGINT and SIGHUP end it with `outcome: error`, `error.kind:
+/// interrupted`, and 128 + the signal's number (`interrupt`).
 pub async fn run(vars: Vars, demo: bool) -> u8 {
+    // Before anything else, so that no moment of the run ends by a signal's default action
+    // (or, as PID 1 of a container, ignores it).
+    let mut signals = interrupt::Signals::install();
     let outputs = Outputs::from_vars(&vars);
     let github_actions = config::parse_bool("GITHUB_ACTIONS", vars.get("GITHUB_ACTIONS"), false).unwrap_or(false);
+    // The step first: a verdict already reached is kept. Summaries are written by plain
+    // (blocking) code with no await inside, so a signal never cuts a write in half.
+    tokio::select! {
+        biased;
+        code = step(vars, demo, &outputs, github_actions) => code,
+        signal = signals.recv() => {
+            let e = signal.error();
+            let mut summary = Summary::new();
+            summary.set_error(&e, e.to_string());
+            finish(summary, &outputs, &Redactor::default(), &[], github_actions)
+        }
+    }
+}
+
+/// The whole step: configuration, lookup, gate, summaries.
+async fn step(vars: Vars, demo: bool, outputs: &Outputs, github_actions: bool) -> u8 {
     let mut summary = Summary::new();
     let mut redactor = Redactor::default();
     let mut unwritable: Vec<&'static str> = Vec::new();
-    if let Err(e) = execute(vars, demo, &outputs, &mut summary, &mut redactor, &mut unwritable).await {
+    if let Err(e) = execute(vars, demo, outputs, &mut summary, &mut redactor, &mut unwritable).await {
         let message = clip(&redactor.redact(&e.to_string()));
         summary.set_error(&e, message);
     }
-    summary.redact(&redactor);
-    if let Err(e) = write_outputs(&summary, &outputs, &redactor, &unwritable) {
-        // Only reachable when a file that passed the pre-flight check fails at the end.
+    // A FIFO gets its summary once it has a reader, as with `>`; waiting here, not in the
+    // blocking write, keeps the run responsive to signals.
+    let mut readers = Vec::new();
+    for (variable, path) in outputs.named() {
+        if !unwritable.contains(&variable) {
+            readers.extend(write::wait_for_reader(variable, path).await);
+        }
+    }
+    let code = finish(summary, outputs, &redactor, &unwritable, github_actions);
+    drop(readers);
+    code
+}
+
+/// Writes the summaries, reports on stdout (the verdict) or stderr (the error), and returns
+/// the exit code.
+fn finish(
+    mut summary: Summary,
+    outputs: &Outputs,
+    redactor: &Redactor,
+    unwritable: &[&str],
+    github_actions: bool,
+) -> u8 {
+    summary.redact(redactor);
+    if let Err(e) = write_outputs(&summary, outputs, redactor, unwritable) {
+        // Only reachable when a file that passed the pre-flight check fails at the end (or a
+        // FIFO lost its reader). An interrupted run keeps its own code and says both.
         let message = clip(&redactor.redact(&e.to_string()));
-        summary.set_error(&e, message);
+        match &summary.error {
+            Some(err) if err.kind == error::ErrorKind::Interrupted => {
+                say(std::io::stderr(), &format!("pr-status: error: {message}\n"));
+            }
+            _ => summary.set_error(&e, message),
+        }
     }
     match &summary.error {
-        None => print!("{}", redactor.redact(&summary::text::render(&summary))),
-        Some(err) => eprintln!("pr-status: error: {}", err.message),
+        None => say(std::io::stdout(), &redactor.redact(&summary::text::render(&summary))),
+        Some(err) => say(std::io::stderr(), &format!("pr-status: error: {}\n", err.message)),
     }
     if github_actions && summary.outcome != Outcome::Pass {
         let level = if summary.error.is_some() { "error" } else { "warning" };
-        println!("{}", summary::github::annotation(level, "pr-status", &summary.message));
+        let line = summary::github::annotation(level, "pr-status", &summary.message);
+        say(std::io::stdout(), &format!("{line}\n"));
     }
     summary.exit_code
+}
+
+/// Prints, and ignores a failure: a closed pipe (`| head -c 100`) or a full disk on stdout must
+/// not turn the documented exit code into a panic (`print!` panics on EPIPE), and the summary
+/// files hold the same report.
+fn say(mut to: impl std::io::Write, text: &str) {
+    let _ = to.write_all(text.as_bytes()).and_then(|()| to.flush());
 }
 
 /// Longest error message kept, in characters: room for any sentence the step writes with the
@@ -82,9 +139,23 @@ async fn execute(
 ) -> Result<()> {
     // Output paths first: a bad one is reported even when the rest of the configuration is
     // also wrong, and the JSON summary still lands whenever its own path is fine.
+    // Each file written atomically gets the "no verdict yet" placeholder now, for real: a file
+    // that cannot be replaced is found while nothing has been sent, and an earlier run's
+    // verdict cannot outlive a run killed mid-lookup.
+    let held = Summary::placeholder();
     for (variable, path) in outputs.named() {
         let append = variable.starts_with("GITHUB_");
-        if let Err(e) = write::preflight(variable, path, append) {
+        let placeholder = match variable {
+            "SUMMARY_FILE" => Some(summary::json::render(&held)),
+            "SUMMARY_MARKDOWN_FILE" => Some(summary::markdown::render(&held)),
+            "SUMMARY_DOTENV_FILE" => Some(summary::dotenv::render(&held)),
+            _ => None,
+        };
+        let checked = write::preflight(variable, path, append).and_then(|()| match &placeholder {
+            Some(text) => write::placeholder(variable, path, text),
+            None => Ok(()),
+        });
+        if let Err(e) = checked {
             unwritable.push(variable);
             return Err(e);
         }

@@ -1,6 +1,7 @@
 //! The `pr-status` command: parse the command line, run the step, turn its result into the
 //! process exit code. Everything else lives in the library.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -12,7 +13,8 @@ Main variables: REQUIRE (open,approved,builds-passed,...), MIN_APPROVALS, DESTIN
 IGNORE_BUILDS, WAIT_FOR_BUILDS, SUMMARY_FILE, SUMMARY_MARKDOWN_FILE, SUMMARY_DOTENV_FILE, DEBUG.
 
 Exit codes: 0 gate passes, 1 gate closed, 2 configuration error, 3 authentication refused,
-4 API or network failure, 8 pending (builds running or commit still being indexed).";
+4 API or network failure, 8 pending (builds running or commit still being indexed),
+128+signal when interrupted (129 SIGHUP, 130 SIGINT, 143 SIGTERM).";
 
 /// Reports the pull-request status of the commit being built and gates the pipeline on it.
 #[derive(Parser)]
@@ -44,7 +46,10 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("pr-status: error: cannot start the async runtime: {e}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "pr-status: error: cannot start the async runtime: {e}"
+            );
             return ExitCode::from(4);
         }
     };

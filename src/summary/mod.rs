@@ -14,6 +14,11 @@ use crate::error::{Error, ErrorKind};
 use crate::gate::{Condition, Decision, Evaluated, Outcome};
 use crate::model::LookupKind;
 
+/// The `exit_code` of the "no verdict yet" placeholder. The schema's codes have none for "the
+/// run never finished" (a SIGKILL'd process exits 137); 4, "no usable answer", is what a
+/// pipeline should do with it: stop, and run the step again.
+pub const PLACEHOLDER_EXIT_CODE: u8 = 4;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Tool {
     pub name: &'static str,
@@ -81,6 +86,27 @@ impl Summary {
             pull_requests: Vec::new(),
             error: None,
         }
+    }
+
+    /// What every atomically written summary holds from before the first request until the
+    /// run's own summary replaces it: `outcome: error`, `error.kind: interrupted`, "no verdict
+    /// yet". A later step finds it only when the run was ended in a way no handler sees
+    /// (SIGKILL, the OOM killer, a lost machine), so no earlier run's `pass` survives that.
+    pub fn placeholder() -> Summary {
+        let mut s = Summary::new();
+        let message = format!(
+            "no verdict yet: pr-status started at {} and has not finished; if the step has ended, \
+             it was killed before it could decide, so treat the gate as closed",
+            s.generated_at
+        );
+        s.exit_code = PLACEHOLDER_EXIT_CODE;
+        s.error = Some(ErrorInfo {
+            kind: ErrorKind::Interrupted,
+            message: message.clone(),
+            http_status: None,
+        });
+        s.message = message;
+        s
     }
 
     pub fn set_decision(&mut self, d: Decision) {
