@@ -366,7 +366,7 @@ impl Config {
         let proxy = Proxies::from_vars(&vars)?;
         if debug {
             for note in proxy.notes() {
-                eprintln!("pr-status: debug: {note}");
+                crate::debug_line(&note);
             }
         }
         Ok(Config {

@@ -159,9 +159,9 @@ pub fn secret_var(vars: &crate::config::Vars, name: &str) -> Option<Secret> {
     let value = raw.trim();
     if value.len() != raw.len() && crate::config::parse_bool("DEBUG", vars.get("DEBUG"), false).unwrap_or(false) {
         let removed = raw.chars().count() - value.chars().count();
-        eprintln!(
-            "pr-status: debug: {name} had {removed} blank character(s) at its start or end (a paste or file read?): removed, the rest is used"
-        );
+        crate::debug_line(&format!(
+            "{name} had {removed} blank character(s) at its start or end (a paste or file read?): removed, the rest is used"
+        ));
     }
     (!value.is_empty()).then(|| Secret::new(value))
 }

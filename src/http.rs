@@ -356,7 +356,7 @@ impl Http {
 
     pub fn debug(&self, text: &str) {
         if self.settings.debug {
-            eprintln!("pr-status: debug: {}", self.redactor.redact(text));
+            crate::debug_line(&self.redactor.redact(text));
         }
     }
 

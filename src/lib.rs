@@ -108,6 +108,11 @@ fn finish(
 /// Prints, and ignores a failure: a closed pipe (`| head -c 100`) or a full disk on stdout must
 /// not turn the documented exit code into a panic (`print!` panics on EPIPE), and the summary
 /// files hold the same report.
+/// One `DEBUG` line on stderr; a closed or full stderr is no reason to panic.
+pub(crate) fn debug_line(text: &str) {
+    say(std::io::stderr(), &format!("pr-status: debug: {text}\n"));
+}
+
 fn say(mut to: impl std::io::Write, text: &str) {
     let _ = to.write_all(text.as_bytes()).and_then(|()| to.flush());
 }
@@ -220,7 +225,7 @@ async fn drive<P: Provider>(mut p: P, cfg: &Config, summary: &mut Summary, redac
     let deadline = Instant::now() + cfg.wait_for_builds;
     let debug = |text: String| {
         if cfg.http.debug {
-            eprintln!("pr-status: debug: {text}");
+            debug_line(&text);
         }
     };
     debug(format!(

@@ -612,3 +612,33 @@ fn a_long_wait_renews_the_oauth_token_instead_of_ending_in_401() {
     assert!(count >= 3, "the token was renewed during the wait: {count} issued");
     assert!(!r.everything().contains("oauth-access-"), "no token in any output");
 }
+
+#[test]
+fn a_cloud_index_of_many_pages_with_size_on_every_page_passes() {
+    // 120 PRs in three pages, each page saying `size: 120` (as Bitbucket does).
+    let server = serve(|req, _| {
+        if req.path().ends_with("/statuses") {
+            return Reply::json(200, support::EMPTY_PAGE);
+        }
+        let page: usize = req
+            .target
+            .split("page=")
+            .nth(1)
+            .and_then(|p| p.split('&').next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1);
+        let values: Vec<_> = (0..50)
+            .map(|i| (page - 1) * 50 + i + 1)
+            .take_while(|id| *id <= 120)
+            .map(|id| cloud_pr(id as u64, "Fix"))
+            .collect();
+        let mut body = json!({"size": 120, "pagelen": 50, "page": page, "values": values});
+        if page < 3 {
+            body["next"] = json!(format!("{}?page={}", support::index_path(), page + 1));
+        }
+        Reply::json(200, body.to_string())
+    });
+    let r = step().cloud(&server.url).env("REQUIRE", "pr").run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.summary()["pull_requests"].as_array().unwrap().len(), 120);
+}

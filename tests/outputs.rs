@@ -464,3 +464,32 @@ fn piped_into_head_the_step_keeps_its_exit_code() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_closed_or_full_stderr_with_debug_is_no_panic_and_keeps_the_exit_code() {
+    // DEBUG writes a line per request to stderr; a panic there would exit 101 (134 in release).
+    let pass = passing();
+    let envs = vec![
+        ("BITBUCKET_API_URL", format!("{}/2.0", pass.url)),
+        ("BITBUCKET_WORKSPACE", "acme".to_string()),
+        ("BITBUCKET_REPO_SLUG", "widget".to_string()),
+        ("BITBUCKET_COMMIT", COMMIT.to_string()),
+        ("BITBUCKET_ACCESS_TOKEN", format!(" {TOKEN} ")),
+        ("DEBUG", "true".to_string()),
+    ];
+    for (what, sink) in [("closed pipe", closed_pipe()), ("/dev/full", dev_full())] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = child_command(dir.path(), &envs);
+        let status = cmd.stderr(sink).stdout(Stdio::null()).status().unwrap();
+        assert_eq!(status.code(), Some(0), "{what}");
+        let mut bad = envs.clone();
+        bad.push(("REQUIRE", "no-such-condition".to_string()));
+        let mut cmd = child_command(dir.path(), &bad);
+        let sink = if what == "closed pipe" {
+            closed_pipe()
+        } else {
+            dev_full()
+        };
+        assert_eq!(cmd.stderr(sink).status().unwrap().code(), Some(2), "{what}");
+    }
+}

@@ -289,12 +289,20 @@ impl BitbucketCloud {
     }
 
     /// Every page of a paginated list, following `next` only on the API's origin.
+    /// `size`, the whole list's length, is checked against what the pages held.
     async fn pages<T: for<'de> Deserialize<'de>>(&self, first: Url) -> Result<Vec<T>> {
+        self.pages_from(first, true).await
+    }
+
+    /// The pages from `first` on; `whole` says whether they are the whole list (else the
+    /// caller read the first page itself and checks `size` against all of them).
+    async fn pages_from<T: for<'de> Deserialize<'de>>(&self, first: Url, whole: bool) -> Result<Vec<T>> {
         self.http
             .paginate(first, |_, resp| {
                 let page: Page<T> = resp.json()?;
                 let next = page.next.map(|n| self.http.follow(&resp.url, &n)).transpose()?;
-                Ok(HttpPage::new(page.values, next).with_total(page.size))
+                let total = page.size.filter(|_| whole);
+                Ok(HttpPage::new(page.values, next).with_total(total))
             })
             .await
     }
@@ -325,7 +333,8 @@ impl BitbucketCloud {
                 let first: Page<ApiPr> = resp.json()?;
                 let mut prs = first.values;
                 if let Some(next) = first.next {
-                    prs.extend(self.pages::<ApiPr>(self.http.follow(&resp.url, &next)?).await?);
+                    let rest = self.http.follow(&resp.url, &next)?;
+                    prs.extend(self.pages_from::<ApiPr>(rest, false).await?);
                 }
                 if let Some(total) = first.size.filter(|t| (prs.len() as u64) < *t) {
                     return Err(Error::api(
