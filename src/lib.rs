@@ -13,6 +13,7 @@ pub mod http;
 pub mod model;
 pub mod provider;
 pub mod summary;
+pub mod text;
 pub mod write;
 
 use std::time::Instant;
@@ -34,18 +35,19 @@ pub async fn run(vars: Vars, demo: bool) -> u8 {
     let mut redactor = Redactor::default();
     let mut unwritable: Vec<&'static str> = Vec::new();
     if let Err(e) = execute(vars, demo, &outputs, &mut summary, &mut redactor, &mut unwritable).await {
-        let message = clip(&redactor.redact(&e.to_string()));
+        let message = error_message(&e, &redactor);
         summary.set_error(&e, message);
     }
     summary.redact(&redactor);
     if let Err(e) = write_outputs(&summary, &outputs, &redactor, &unwritable) {
         // Only reachable when a file that passed the pre-flight check fails at the end.
-        let message = clip(&redactor.redact(&e.to_string()));
+        let message = error_message(&e, &redactor);
         summary.set_error(&e, message);
     }
     match &summary.error {
         None => print!("{}", redactor.redact(&summary::text::render(&summary))),
-        Some(err) => eprintln!("pr-status: error: {}", err.message),
+        // One line per problem (several configuration problems are named in one run).
+        Some(err) => err.message.lines().for_each(|l| eprintln!("pr-status: error: {l}")),
     }
     if github_actions && summary.outcome != Outcome::Pass {
         let level = if summary.error.is_some() { "error" } else { "warning" };
@@ -58,6 +60,13 @@ pub async fn run(vars: Vars, demo: bool) -> u8 {
 /// server's reason, while a value echoed back (a 100 kB variable, an 8 MB string where a
 /// number belongs) cannot flood the log, the summary or an annotation.
 const MAX_MESSAGE: usize = 1000;
+
+/// The message of a failure: its lines (`Error::lines`: no line break or bidirectional control
+/// inside any of them) redacted and clipped one by one, joined by `\n`.
+fn error_message(e: &Error, redactor: &Redactor) -> String {
+    let lines: Vec<String> = e.lines().iter().map(|l| clip(&redactor.redact(l))).collect();
+    lines.join("\n")
+}
 
 /// Shortens an over-long message in the middle: its start names what failed (the variable,
 /// the request) and its end says what to do, while the middle is the echoed value.
@@ -148,7 +157,7 @@ async fn drive<P: Provider>(mut p: P, cfg: &Config, summary: &mut Summary, redac
     let deadline = Instant::now() + cfg.wait_for_builds;
     let debug = |text: String| {
         if cfg.http.debug {
-            eprintln!("pr-status: debug: {text}");
+            eprintln!("pr-status: debug: {}", text::visible(&text));
         }
     };
     debug(format!(
