@@ -101,7 +101,7 @@ pub fn render_within(s: &Summary, max: usize) -> String {
     };
     // Several configuration problems are one line each: a list.
     let lines: Vec<&str> = s.message.split('\n').collect();
-    let message = if lines.len() > 1 {
+    let message = if lines.len() > 1 && s.error.is_some() {
         lines.iter().map(|l| format!("- {}\n", cell(l))).collect::<String>()
     } else {
         format!("{}\n", cell(&s.message))
