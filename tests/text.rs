@@ -237,7 +237,7 @@ fn a_thousand_prs_with_long_titles_stay_within_githubs_limits() {
         let mut body = serde_json::json!({"pagelen": per_page, "page": page, "values": values});
         // `size` on the first page only: the Cloud lookup as merged checks the pages after the
         // first against it as if they were the whole list (950 of 1000, exit 4), reported to
-        // the lead; real Bitbucket sends it on every page.
+        // the lead; Bitbucket may send it on every page.
         if page == 1 {
             body["size"] = Value::from(PRS);
         }
