@@ -161,31 +161,163 @@ impl ProviderKind {
     }
 
     /// SPEC's provider table: an explicit `PROVIDER` wins, else the first row that matches.
-    fn detect(env: &CommonEnv) -> Result<ProviderKind> {
+    /// Returns how the choice was made too, for messages.
+    fn detect(env: &CommonEnv) -> Result<(ProviderKind, Detection)> {
         if let Some(p) = &env.provider {
             return match p.trim().to_ascii_lowercase().as_str() {
-                "bitbucket-cloud" => Ok(ProviderKind::BitbucketCloud),
-                "bitbucket-datacenter" => Ok(ProviderKind::BitbucketDatacenter),
-                "github" => Ok(ProviderKind::Github),
-                "gitlab" => Ok(ProviderKind::Gitlab),
+                "bitbucket-cloud" => Ok((ProviderKind::BitbucketCloud, Detection::Explicit)),
+                "bitbucket-datacenter" => Ok((ProviderKind::BitbucketDatacenter, Detection::Explicit)),
+                "github" => Ok((ProviderKind::Github, Detection::Explicit)),
+                "gitlab" => Ok((ProviderKind::Gitlab, Detection::Explicit)),
                 _ => Err(Error::config(format!(
                     "PROVIDER={p:?} is not a provider: use bitbucket-cloud, bitbucket-datacenter, github or gitlab"
                 ))),
             };
         }
-        if env.bitbucket_server_url.is_some() {
-            return Ok(ProviderKind::BitbucketDatacenter);
+        // The table's rows in order: the variable that selects each, when set.
+        let rows = [
+            (
+                ProviderKind::BitbucketDatacenter,
+                env.bitbucket_server_url.is_some().then_some("BITBUCKET_SERVER_URL"),
+            ),
+            (
+                ProviderKind::BitbucketCloud,
+                if env.bitbucket_build_number.is_some() {
+                    Some("BITBUCKET_BUILD_NUMBER")
+                } else if env.bitbucket_workspace.is_some() {
+                    Some("BITBUCKET_WORKSPACE")
+                } else {
+                    None
+                },
+            ),
+            (
+                ProviderKind::Github,
+                is_true(env.github_actions.as_deref()).then_some("GITHUB_ACTIONS=true"),
+            ),
+            (
+                ProviderKind::Gitlab,
+                is_true(env.gitlab_ci.as_deref()).then_some("GITLAB_CI=true"),
+            ),
+        ];
+        let mut matched = rows.iter().filter_map(|(kind, why)| why.map(|w| (*kind, w)));
+        match matched.next() {
+            Some((kind, because)) => Ok((
+                kind,
+                Detection::Variable {
+                    because,
+                    outranked: matched.collect(),
+                },
+            )),
+            None => Ok((ProviderKind::BitbucketCloud, Detection::Default)),
         }
-        if env.bitbucket_build_number.is_some() || env.bitbucket_workspace.is_some() {
-            return Ok(ProviderKind::BitbucketCloud);
+    }
+}
+
+/// How the provider was chosen: by `PROVIDER`, or detected (SPEC "Providers").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Detection {
+    /// `PROVIDER` names it, or the demo runs.
+    Explicit,
+    /// The first row of the table that matched: `because` is the variable that matched
+    /// (`"BITBUCKET_WORKSPACE"`, `"GITHUB_ACTIONS=true"`), `outranked` the later rows that
+    /// matched too, with their variables.
+    Variable {
+        because: &'static str,
+        outranked: Vec<(ProviderKind, &'static str)>,
+    },
+    /// Nothing matched: Bitbucket Cloud, the table's default.
+    Default,
+}
+
+impl Detection {
+    /// The note added to each problem with the provider's own variables when the provider was
+    /// detected: which variable chose it, and that `PROVIDER` overrides the choice. A stray
+    /// `BITBUCKET_WORKSPACE` in a GitHub job reads "(provider bitbucket-cloud chosen because
+    /// BITBUCKET_WORKSPACE is set, which outranks GITHUB_ACTIONS=true: set PROVIDER=github if
+    /// that is meant)".
+    pub fn note(&self, kind: ProviderKind) -> Option<String> {
+        let chosen = format!("provider {} chosen because", kind.as_str());
+        Some(match self {
+            Detection::Explicit => return None,
+            Detection::Variable { because, outranked } if outranked.is_empty() => {
+                format!("({chosen} {because} is set; PROVIDER overrides it)")
+            }
+            Detection::Variable { because, outranked } => {
+                let vars: Vec<&str> = outranked.iter().map(|(_, v)| *v).collect();
+                let providers: Vec<String> = outranked
+                    .iter()
+                    .map(|(k, _)| format!("PROVIDER={}", k.as_str()))
+                    .collect();
+                format!(
+                    "({chosen} {because} is set, which outranks {}: set {} if that is meant)",
+                    vars.join(" and "),
+                    providers.join(" or ")
+                )
+            }
+            Detection::Default => format!("({chosen} no other provider's variable is set; PROVIDER overrides it)"),
+        })
+    }
+}
+
+/// Collects every configuration problem of a run, so that one run names them all (one line
+/// each) instead of stopping at the first. A provider's `from_config` checks each of its
+/// variables through `check`, then calls `finish`.
+#[derive(Debug, Default)]
+pub struct Problems {
+    lines: Vec<String>,
+    /// Added to each line: why the provider was chosen (`Detection::note`).
+    note: Option<String>,
+}
+
+impl Problems {
+    /// For the variables of `cfg`'s provider: each problem carries the detection note.
+    pub fn of_provider(cfg: &Config) -> Problems {
+        Problems {
+            lines: Vec::new(),
+            note: cfg.detection.note(cfg.provider),
         }
-        if is_true(env.github_actions.as_deref()) {
-            return Ok(ProviderKind::Github);
+    }
+
+    /// The value, or `None` with its problem recorded (every line of it).
+    pub fn check<T>(&mut self, result: Result<T>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                for line in e.lines() {
+                    self.add(line);
+                }
+                None
+            }
         }
-        if is_true(env.gitlab_ci.as_deref()) {
-            return Ok(ProviderKind::Gitlab);
+    }
+
+    fn add(&mut self, line: String) {
+        let line = match &self.note {
+            Some(note) if !line.ends_with(note.as_str()) => format!("{line} {note}"),
+            _ => line,
+        };
+        if !self.lines.contains(&line) {
+            self.lines.push(line);
         }
-        Ok(ProviderKind::BitbucketCloud)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// `Ok` when nothing was recorded, else one configuration error holding every problem.
+    pub fn finish(self) -> Result<()> {
+        if self.lines.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::configs(self.lines))
+        }
+    }
+
+    /// What `from_config` returns should a value it checked be missing without a recorded
+    /// problem (it cannot be: each `None` from `check` records one).
+    pub fn incomplete() -> Error {
+        Error::config("the configuration is incomplete: run with DEBUG=true and report this")
     }
 }
 
@@ -300,6 +432,8 @@ pub struct HttpSettings {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub provider: ProviderKind,
+    /// How `provider` was chosen, for messages.
+    pub detection: Detection,
     pub require: Vec<Condition>,
     pub min_approvals: u32,
     pub destination_branch: Option<String>,
@@ -316,32 +450,40 @@ pub struct Config {
 }
 
 impl Config {
-    /// Validates everything; `demo` skips provider detection.
+    /// Validates everything; `demo` skips provider detection. Every problem is named in one
+    /// error, one line each: the shared variables' and, when there are any, the detected
+    /// provider's own (so the run that reports a bad `MIN_APPROVALS` also reports a missing
+    /// `GITHUB_TOKEN`). With no shared problem the provider's `from_config` reports its own.
     pub fn from_vars(vars: Vars, demo: bool) -> Result<Config> {
         vars.refuse_not_utf8()?;
         let env: CommonEnv = vars.typed()?;
-        let provider = if demo {
-            ProviderKind::Demo
+        let mut problems = Problems::default();
+        let (provider, detection) = if demo {
+            Some((ProviderKind::Demo, Detection::Explicit))
         } else {
-            ProviderKind::detect(&env)?
+            problems.check(ProviderKind::detect(&env))
+        }
+        .unzip();
+        let require = problems
+            .check(match &env.require {
+                Some(text) => Condition::parse_list(text),
+                None => Ok(Vec::new()),
+            })
+            .unwrap_or_default();
+        let mut number = |name: &str, value: &Option<String>, default: u64, min: u64, max: u64| {
+            problems
+                .check(parse_number(name, value.as_deref(), default, min, max))
+                .unwrap_or(default)
         };
-        let require = match &env.require {
-            Some(text) => Condition::parse_list(text)?,
-            None => Vec::new(),
-        };
-        let min_approvals = parse_number("MIN_APPROVALS", env.min_approvals.as_deref(), 1, 0, 1000)? as u32;
-        let wait = parse_number("WAIT_FOR_BUILDS", env.wait_for_builds.as_deref(), 0, 0, 6 * 3600)?;
-        let poll = parse_number("POLL_INTERVAL", env.poll_interval.as_deref(), 10, 1, 3600)?;
-        let timeout = parse_number("HTTP_TIMEOUT", env.http_timeout.as_deref(), 30, 1, 3600)?;
-        let retry_ms = parse_number(
-            "HTTP_RETRY_DELAY_MS",
-            env.http_retry_delay_ms.as_deref(),
-            1000,
-            0,
-            60_000,
-        )?;
-        let index_wait = parse_number("INDEX_WAIT", env.index_wait.as_deref(), 60, 0, 3600)?;
-        let debug = parse_bool("DEBUG", env.debug.as_deref(), false)?;
+        let min_approvals = number("MIN_APPROVALS", &env.min_approvals, 1, 0, 1000) as u32;
+        let wait = number("WAIT_FOR_BUILDS", &env.wait_for_builds, 0, 0, 6 * 3600);
+        let poll = number("POLL_INTERVAL", &env.poll_interval, 10, 1, 3600);
+        let timeout = number("HTTP_TIMEOUT", &env.http_timeout, 30, 1, 3600);
+        let retry_ms = number("HTTP_RETRY_DELAY_MS", &env.http_retry_delay_ms, 1000, 0, 60_000);
+        let index_wait = number("INDEX_WAIT", &env.index_wait, 60, 0, 3600);
+        let debug = problems
+            .check(parse_bool("DEBUG", env.debug.as_deref(), false))
+            .unwrap_or(false);
         let ignore_builds: Vec<String> = env
             .ignore_builds
             .as_deref()
@@ -353,24 +495,28 @@ impl Config {
                     .collect()
             })
             .unwrap_or_default();
-        let required_builds = required_builds(env.required_builds.as_deref(), &ignore_builds)?;
+        let required_builds = problems
+            .check(required_builds(env.required_builds.as_deref(), &ignore_builds))
+            .unwrap_or_default();
         let ssl_cert_file = env.ssl_cert_file.as_ref().map(PathBuf::from);
-        if let Some(path) = &ssl_cert_file {
-            if !path.is_file() {
-                return Err(Error::config(format!(
+        let ssl_cert_file = problems
+            .check(match &ssl_cert_file {
+                Some(path) if !path.is_file() => Err(Error::config(format!(
                     "SSL_CERT_FILE={} is not a readable file: point it at a PEM bundle of CA certificates",
                     path.display()
-                )));
-            }
-        }
-        let proxy = Proxies::from_vars(&vars)?;
+                ))),
+                _ => Ok(ssl_cert_file),
+            })
+            .flatten();
+        let proxy = problems.check(Proxies::from_vars(&vars)).unwrap_or_default();
         if debug {
             for note in proxy.notes() {
                 crate::debug_line(&note);
             }
         }
-        Ok(Config {
-            provider,
+        let cfg = Config {
+            provider: provider.unwrap_or(ProviderKind::BitbucketCloud),
+            detection: detection.unwrap_or(Detection::Explicit),
             require,
             min_approvals,
             destination_branch: env
@@ -393,7 +539,34 @@ impl Config {
             },
             current_run: CurrentRun::from_vars(&vars),
             vars,
-        })
+        };
+        if problems.is_empty() {
+            return Ok(cfg);
+        }
+        // The configuration is wrong: name the provider's problems in the same run. The
+        // provider is only built here to find them; nothing is sent.
+        if provider.is_some() {
+            if let Err(e) = cfg.provider_check() {
+                problems.check::<()>(Err(e));
+            }
+        }
+        problems.finish()?;
+        Err(Problems::incomplete())
+    }
+
+    /// Builds the provider from this configuration and drops it: its `Err` names every
+    /// problem with the provider's own variables.
+    fn provider_check(&self) -> Result<()> {
+        use crate::provider;
+        match self.provider {
+            ProviderKind::BitbucketCloud => provider::bitbucket_cloud::BitbucketCloud::from_config(self).map(drop),
+            ProviderKind::BitbucketDatacenter => {
+                provider::bitbucket_datacenter::BitbucketDatacenter::from_config(self).map(drop)
+            }
+            ProviderKind::Github => provider::github::Github::from_config(self).map(drop),
+            ProviderKind::Gitlab => provider::gitlab::Gitlab::from_config(self).map(drop),
+            ProviderKind::Demo => Ok(()),
+        }
     }
 }
 

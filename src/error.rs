@@ -57,8 +57,27 @@ impl fmt::Display for ErrorKind {
 }
 
 impl Error {
+    /// A configuration problem. The message is made one line (`crate::text::visible`): a value
+    /// quoted in it cannot start a line on stderr, so `\n` stays free to separate problems.
     pub fn config(msg: impl Into<String>) -> Self {
-        Error::Config(msg.into())
+        Error::Config(crate::text::visible(&msg.into()))
+    }
+
+    /// Several configuration problems found in one run, one line each, in the order given.
+    pub fn configs(problems: impl IntoIterator<Item = String>) -> Self {
+        let lines: Vec<String> = problems.into_iter().map(|p| crate::text::visible(&p)).collect();
+        Error::Config(lines.join("\n"))
+    }
+
+    /// The message as the lines the user reads: one per configuration problem, one for any
+    /// other error. No line holds a line break or a bidirectional control: a value quoted in a
+    /// message (a path, a server's reason) cannot start a line, which CI runners would read
+    /// as a command (`::error::…`), nor reorder the text around it.
+    pub fn lines(&self) -> Vec<String> {
+        match self {
+            Error::Config(m) => m.split('\n').map(crate::text::visible).collect(),
+            other => vec![crate::text::visible(&other.to_string())],
+        }
     }
 
     pub fn api(status: Option<u16>, msg: impl Into<String>) -> Self {

@@ -15,6 +15,7 @@ pub mod model;
 pub mod provider;
 pub mod proxy;
 pub mod summary;
+pub mod text;
 pub mod write;
 
 use std::time::Instant;
@@ -56,7 +57,7 @@ async fn step(vars: Vars, demo: bool, outputs: &Outputs, github_actions: bool) -
     let mut redactor = Redactor::default();
     let mut unwritable: Vec<&'static str> = Vec::new();
     if let Err(e) = execute(vars, demo, outputs, &mut summary, &mut redactor, &mut unwritable).await {
-        let message = clip(&redactor.redact(&e.to_string()));
+        let message = error_message(&e, &redactor);
         summary.set_error(&e, message);
     }
     // A FIFO gets its summary once it has a reader, as with `>`; waiting here, not in the
@@ -85,7 +86,7 @@ fn finish(
     if let Err(e) = write_outputs(&summary, outputs, redactor, unwritable) {
         // Only reachable when a file that passed the pre-flight check fails at the end (or a
         // FIFO lost its reader). An interrupted run keeps its own code and says both.
-        let message = clip(&redactor.redact(&e.to_string()));
+        let message = error_message(&e, redactor);
         match &summary.error {
             Some(err) if err.kind == error::ErrorKind::Interrupted => {
                 say(std::io::stderr(), &format!("pr-status: error: {message}\n"));
@@ -95,7 +96,11 @@ fn finish(
     }
     match &summary.error {
         None => say(std::io::stdout(), &redactor.redact(&summary::text::render(&summary))),
-        Some(err) => say(std::io::stderr(), &format!("pr-status: error: {}\n", err.message)),
+        // One line per problem (several configuration problems are named in one run).
+        Some(err) => {
+            let lines: String = err.message.lines().map(|l| format!("pr-status: error: {l}\n")).collect();
+            say(std::io::stderr(), &lines)
+        }
     }
     if github_actions && summary.outcome != Outcome::Pass {
         let level = if summary.error.is_some() { "error" } else { "warning" };
@@ -121,6 +126,13 @@ fn say(mut to: impl std::io::Write, text: &str) {
 /// server's reason, while a value echoed back (a 100 kB variable, an 8 MB string where a
 /// number belongs) cannot flood the log, the summary or an annotation.
 const MAX_MESSAGE: usize = 1000;
+
+/// The message of a failure: its lines (`Error::lines`: no line break or bidirectional control
+/// inside any of them) redacted and clipped one by one, joined by `\n`.
+fn error_message(e: &Error, redactor: &Redactor) -> String {
+    let lines: Vec<String> = e.lines().iter().map(|l| clip(&redactor.redact(l))).collect();
+    lines.join("\n")
+}
 
 /// Shortens an over-long message in the middle: its start names what failed (the variable,
 /// the request) and its end says what to do, while the middle is the echoed value.
@@ -225,7 +237,7 @@ async fn drive<P: Provider>(mut p: P, cfg: &Config, summary: &mut Summary, redac
     let deadline = Instant::now() + cfg.wait_for_builds;
     let debug = |text: String| {
         if cfg.http.debug {
-            debug_line(&text);
+            debug_line(&text::visible(&text));
         }
     };
     debug(format!(

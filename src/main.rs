@@ -9,6 +9,9 @@ use clap::{Parser, Subcommand};
 const AFTER_HELP: &str = "\
 Configuration comes from environment variables (see README): inside Bitbucket Pipelines,
 GitHub Actions and GitLab CI only credentials are needed, e.g. BITBUCKET_ACCESS_TOKEN.
+PROVIDER (bitbucket-cloud, bitbucket-datacenter, github, gitlab) overrides the detection:
+BITBUCKET_SERVER_URL, then BITBUCKET_BUILD_NUMBER or BITBUCKET_WORKSPACE, then GITHUB_ACTIONS=true,
+then GITLAB_CI=true; else bitbucket-cloud. Every missing or invalid variable is named, one line each.
 Main variables: REQUIRE (open,approved,builds-passed,...), MIN_APPROVALS, DESTINATION_BRANCH,
 IGNORE_BUILDS, WAIT_FOR_BUILDS, SUMMARY_FILE, SUMMARY_MARKDOWN_FILE, SUMMARY_DOTENV_FILE, DEBUG.
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
 
-use crate::config::{self, Config, ProviderKind, Vars};
+use crate::config::{self, Config, Problems, ProviderKind, Vars};
 use crate::credentials::{secret_var, Auth, Form, Redactor, Secret};
 use crate::error::{Error, Result};
 use crate::http::{AuthHint, Http, Page as HttpPage};
@@ -159,8 +159,10 @@ fn auth_hint(form: Form) -> AuthHint {
 }
 
 impl BitbucketCloud {
+    /// Reads and checks Cloud's variables; one error names every problem (`config::Problems`).
     pub fn from_config(cfg: &Config) -> Result<BitbucketCloud> {
         let env: CloudEnv = cfg.vars.typed()?;
+        let mut problems = Problems::of_provider(cfg);
         let need = |v: &Option<String>, name: &str| {
             v.clone().ok_or_else(|| {
                 Error::config(format!(
@@ -174,50 +176,62 @@ impl BitbucketCloud {
                 ))
             })
         };
-        let workspace = config::path_segment(
-            "BITBUCKET_WORKSPACE",
-            &need(&env.bitbucket_workspace, "BITBUCKET_WORKSPACE")?,
-            workspace_char,
-            "use the workspace ID: letters, digits, '-', '_', '.', or a {uuid}",
-        )?;
-        let slug = config::path_segment(
-            "BITBUCKET_REPO_SLUG",
-            &need(&env.bitbucket_repo_slug, "BITBUCKET_REPO_SLUG")?,
-            slug_char,
-            "use the repository slug: letters, digits, '-', '_' and '.'",
-        )?;
-        let pr_id = env
-            .bitbucket_pr_id
-            .as_deref()
-            .map(|v| config::pr_id("BITBUCKET_PR_ID", v))
-            .transpose()?;
-        let commit = match (&env.bitbucket_commit, pr_id) {
-            (Some(c), _) => Some(config::commit("BITBUCKET_COMMIT", c)?),
-            (None, Some(_)) => None,
-            (None, None) => need(&None, "BITBUCKET_COMMIT").map(|_| None)?,
-        };
-        let api = config::parse_base_url(
+        let workspace = problems.check(need(&env.bitbucket_workspace, "BITBUCKET_WORKSPACE").and_then(|w| {
+            config::path_segment(
+                "BITBUCKET_WORKSPACE",
+                &w,
+                workspace_char,
+                "use the workspace ID: letters, digits, '-', '_', '.', or a {uuid}",
+            )
+        }));
+        let slug = problems.check(need(&env.bitbucket_repo_slug, "BITBUCKET_REPO_SLUG").and_then(|s| {
+            config::path_segment(
+                "BITBUCKET_REPO_SLUG",
+                &s,
+                slug_char,
+                "use the repository slug: letters, digits, '-', '_' and '.'",
+            )
+        }));
+        let pr_id = problems.check(
+            env.bitbucket_pr_id
+                .as_deref()
+                .map(|v| config::pr_id("BITBUCKET_PR_ID", v))
+                .transpose(),
+        );
+        // A PR id, even an invalid one (named above), means the commit is not needed.
+        let commit = problems.check(match (&env.bitbucket_commit, env.bitbucket_pr_id.is_some()) {
+            (Some(c), _) => config::commit("BITBUCKET_COMMIT", c).map(Some),
+            (None, true) => Ok(None),
+            (None, false) => need(&None, "BITBUCKET_COMMIT").map(|_| None),
+        });
+        let api = problems.check(config::parse_base_url(
             "BITBUCKET_API_URL",
             env.bitbucket_api_url.as_deref().unwrap_or(DEFAULT_API),
-        )?;
+        ));
         let mut redactor = Redactor::default();
-        let (auth, oauth) = match credentials(&env, &cfg.vars, &mut redactor)? {
-            Credential::Ready(auth) => (Some(auth), None),
+        let credential = problems.check(credentials(&env, &cfg.vars, &mut redactor).and_then(|c| match c {
+            Credential::Ready(auth) => Ok((Some(auth), None)),
             Credential::OAuth { client_id, secret } => {
                 let token_url = config::parse_base_url(
                     "BITBUCKET_OAUTH_TOKEN_URL",
                     env.bitbucket_oauth_token_url.as_deref().unwrap_or(DEFAULT_TOKEN_URL),
                 )?;
                 let basic = Auth::basic(Form::OAuth, &client_id, &secret, "BITBUCKET_OAUTH_CLIENT_SECRET")?;
-                (
+                Ok((
                     None,
                     Some(OAuthClient {
                         token_url,
                         basic,
                         renew_at: None,
                     }),
-                )
+                ))
             }
+        }));
+        problems.finish()?;
+        let (Some(workspace), Some(slug), Some(pr_id), Some(commit), Some(api), Some((auth, oauth))) =
+            (workspace, slug, pr_id, commit, api, credential)
+        else {
+            return Err(Problems::incomplete());
         };
         let form = auth.as_ref().map(|a| a.form).unwrap_or(Form::OAuth);
         let http = Http::new(FORGE, api, auth, &cfg.http, redactor, auth_hint(form))?;

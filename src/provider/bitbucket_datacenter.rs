@@ -19,7 +19,7 @@ use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::config::{self, Config, ProviderKind, Vars};
+use crate::config::{self, Config, Problems, ProviderKind, Vars};
 use crate::credentials::{secret_var, Auth, Form, Redactor};
 use crate::error::{Error, Result};
 use crate::http::{AuthHint, Http, Page as HttpPage};
@@ -148,50 +148,70 @@ fn auth_hint(form: Form, repo: String) -> AuthHint {
 }
 
 impl BitbucketDatacenter {
+    /// Reads and checks Data Center's variables; one error names every problem
+    /// (`config::Problems`).
     pub fn from_config(cfg: &Config) -> Result<BitbucketDatacenter> {
         let env: DatacenterEnv = cfg.vars.typed()?;
+        let mut problems = Problems::of_provider(cfg);
         let need = |v: &Option<String>, name: &str, what: &str| {
             v.clone()
                 .ok_or_else(|| Error::config(format!("{name} is not set: set it to {what}")))
         };
-        let base = server_url(&need(
-            &env.bitbucket_server_url,
-            "BITBUCKET_SERVER_URL",
-            "the server's base URL as in the browser, e.g. https://bitbucket.example.com or https://host/bitbucket",
-        )?)?;
-        let project = project_key(&need(
-            &env.bitbucket_project_key,
-            "BITBUCKET_PROJECT_KEY",
-            "the project key (the KEY in /projects/KEY/repos/<slug>), or ~username for a personal repository",
-        )?)?;
-        let slug = config::path_segment(
-            "BITBUCKET_REPO_SLUG",
-            &need(
+        let base = problems.check(
+            need(
+                &env.bitbucket_server_url,
+                "BITBUCKET_SERVER_URL",
+                "the server's base URL as in the browser, e.g. https://bitbucket.example.com or https://host/bitbucket",
+            )
+            .and_then(|u| server_url(&u)),
+        );
+        let project = problems.check(
+            need(
+                &env.bitbucket_project_key,
+                "BITBUCKET_PROJECT_KEY",
+                "the project key (the KEY in /projects/KEY/repos/<slug>), or ~username for a personal repository",
+            )
+            .and_then(|k| project_key(&k)),
+        );
+        let slug = problems.check(
+            need(
                 &env.bitbucket_repo_slug,
                 "BITBUCKET_REPO_SLUG",
                 "the repository slug (the <slug> in /projects/KEY/repos/<slug>)",
-            )?,
-            slug_char,
-            "use the repository slug: letters, digits, '-', '_' and '.'",
-        )?;
-        let pr_id = env
-            .bitbucket_pr_id
-            .as_deref()
-            .map(|v| config::pr_id("BITBUCKET_PR_ID", v))
-            .transpose()?;
-        let commit = match (&env.bitbucket_commit, &env.git_commit) {
-            (Some(c), _) => Some(config::commit("BITBUCKET_COMMIT", c)?),
-            (None, Some(c)) => Some(config::commit("GIT_COMMIT", c)?),
-            (None, None) if pr_id.is_some() => None,
-            (None, None) => {
-                return Err(Error::config(
-                    "BITBUCKET_COMMIT is not set: set it to the commit being built (Jenkins sets GIT_COMMIT, \
-                     which is read too; in Bamboo use ${bamboo.planRepository.revision}), or set BITBUCKET_PR_ID",
-                ))
-            }
-        };
+            )
+            .and_then(|s| {
+                config::path_segment(
+                    "BITBUCKET_REPO_SLUG",
+                    &s,
+                    slug_char,
+                    "use the repository slug: letters, digits, '-', '_' and '.'",
+                )
+            }),
+        );
+        let pr_id = problems.check(
+            env.bitbucket_pr_id
+                .as_deref()
+                .map(|v| config::pr_id("BITBUCKET_PR_ID", v))
+                .transpose(),
+        );
+        // A PR id, even an invalid one (named above), means the commit is not needed.
+        let commit = problems.check(match (&env.bitbucket_commit, &env.git_commit) {
+            (Some(c), _) => config::commit("BITBUCKET_COMMIT", c).map(Some),
+            (None, Some(c)) => config::commit("GIT_COMMIT", c).map(Some),
+            (None, None) if env.bitbucket_pr_id.is_some() => Ok(None),
+            (None, None) => Err(Error::config(
+                "BITBUCKET_COMMIT is not set: set it to the commit being built (Jenkins sets GIT_COMMIT, \
+                 which is read too; in Bamboo use ${bamboo.planRepository.revision}), or set BITBUCKET_PR_ID",
+            )),
+        });
         let mut redactor = Redactor::default();
-        let auth = credentials(&env, &cfg.vars, &mut redactor)?;
+        let auth = problems.check(credentials(&env, &cfg.vars, &mut redactor));
+        problems.finish()?;
+        let (Some(base), Some(project), Some(slug), Some(pr_id), Some(commit), Some(auth)) =
+            (base, project, slug, pr_id, commit, auth)
+        else {
+            return Err(Problems::incomplete());
+        };
         let hint = auth_hint(auth.form, format!("{project}/{slug}"));
         let http = Http::new(FORGE, base, Some(auth), &cfg.http, redactor, hint)?;
         Ok(BitbucketDatacenter {

@@ -14,7 +14,7 @@ use reqwest::{StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use crate::config::{self, Config, ProviderKind};
+use crate::config::{self, Config, Problems, ProviderKind};
 use crate::credentials::{secret_var, Auth, Form, Redactor};
 use crate::error::{Error, Result};
 use crate::gate::Condition;
@@ -244,32 +244,55 @@ fn web_base(env: &GithubEnv, api: &Url) -> Option<String> {
 }
 
 impl Github {
+    /// Reads and checks GitHub's variables; one error names every problem (`config::Problems`).
     pub fn from_config(cfg: &Config) -> Result<Github> {
         let env: GithubEnv = cfg.vars.typed()?;
-        let full = env.github_repository.as_deref().map(str::trim).ok_or_else(|| {
-            Error::config(
-                "GITHUB_REPOSITORY is not set: GitHub Actions sets it; elsewhere set it to owner/repo (as in github.com/owner/repo)",
-            )
-        })?;
-        let (owner, repo) = full.split_once('/').ok_or_else(|| {
-            Error::config(format!(
-                "GITHUB_REPOSITORY={full:?} is not valid: use owner/repo (as in github.com/owner/repo)"
-            ))
-        })?;
-        let hint = "use owner/repo: letters, digits, '-', '_' and '.' on each side of one '/'";
-        let owner = config::path_segment("GITHUB_REPOSITORY", owner, owner_char, hint)?;
-        let repo = config::path_segment("GITHUB_REPOSITORY", repo, owner_char, hint)?;
-        let target = target(&env)?;
-        let api = config::parse_base_url("GITHUB_API_URL", env.github_api_url.as_deref().unwrap_or(DEFAULT_API))?;
+        let mut problems = Problems::of_provider(cfg);
+        let repository = problems.check(
+            env.github_repository
+                .as_deref()
+                .map(str::trim)
+                .ok_or_else(|| {
+                    Error::config(
+                        "GITHUB_REPOSITORY is not set: GitHub Actions sets it; elsewhere set it to owner/repo (as in github.com/owner/repo)",
+                    )
+                })
+                .and_then(|full| {
+                    let (owner, repo) = full.split_once('/').ok_or_else(|| {
+                        Error::config(format!(
+                            "GITHUB_REPOSITORY={full:?} is not valid: use owner/repo (as in github.com/owner/repo)"
+                        ))
+                    })?;
+                    let hint = "use owner/repo: letters, digits, '-', '_' and '.' on each side of one '/'";
+                    Ok((
+                        config::path_segment("GITHUB_REPOSITORY", owner, owner_char, hint)?,
+                        config::path_segment("GITHUB_REPOSITORY", repo, owner_char, hint)?,
+                    ))
+                }),
+        );
+        let target = problems.check(target(&env));
+        let api = problems.check(config::parse_base_url(
+            "GITHUB_API_URL",
+            env.github_api_url.as_deref().unwrap_or(DEFAULT_API),
+        ));
         let mut redactor = Redactor::default();
-        let token = secret_var(&cfg.vars, "GITHUB_TOKEN").ok_or_else(|| {
-            Error::config(
-                "no GitHub credentials: set GITHUB_TOKEN (in a workflow `GITHUB_TOKEN: ${{ github.token }}`, or the action's github-token input) \
-                 with the permissions pull-requests: read, checks: read and statuses: read",
-            )
-        })?;
-        redactor.add(&token, None);
-        let auth = Auth::bearer(Form::AccessToken, &token, "GITHUB_TOKEN")?;
+        let auth = problems.check(
+            secret_var(&cfg.vars, "GITHUB_TOKEN")
+                .ok_or_else(|| {
+                    Error::config(
+                        "no GitHub credentials: set GITHUB_TOKEN (in a workflow `GITHUB_TOKEN: ${{ github.token }}`, or the action's github-token input) \
+                         with the permissions pull-requests: read, checks: read and statuses: read",
+                    )
+                })
+                .and_then(|token| {
+                    redactor.add(&token, None);
+                    Auth::bearer(Form::AccessToken, &token, "GITHUB_TOKEN")
+                }),
+        );
+        problems.finish()?;
+        let (Some((owner, repo)), Some(target), Some(api), Some(auth)) = (repository, target, api, auth) else {
+            return Err(Problems::incomplete());
+        };
         let web = web_base(&env, &api).map(|w| format!("{w}/{owner}/{repo}"));
         let mut http = Http::new(FORGE, api, Some(auth), &cfg.http, redactor, auth_hint())?;
         http.add_header("accept", MEDIA_TYPE);

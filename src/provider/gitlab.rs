@@ -29,7 +29,7 @@ use reqwest::{StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use crate::config::{self, Config, ProviderKind};
+use crate::config::{self, Config, Problems, ProviderKind};
 use crate::credentials::{secret_var, Auth, Form, Redactor};
 use crate::error::{Error, Result};
 use crate::gate::Condition;
@@ -143,56 +143,72 @@ fn auth_hint() -> AuthHint {
 }
 
 impl Gitlab {
+    /// Reads and checks GitLab's variables; one error names every problem (`config::Problems`).
     pub fn from_config(cfg: &Config) -> Result<Gitlab> {
         let env: GitlabEnv = cfg.vars.typed()?;
-        let project = project_id(env.ci_project_id.as_deref().ok_or_else(|| {
-            Error::config(
-                "CI_PROJECT_ID is not set: GitLab CI sets it; elsewhere set it to the numeric project ID or the path group/project",
-            )
-        })?)?;
-        let iid = env
-            .ci_merge_request_iid
-            .as_deref()
-            .map(|v| config::pr_id("CI_MERGE_REQUEST_IID", v))
-            .transpose()?;
-        let source_sha = env
-            .ci_merge_request_source_branch_sha
-            .as_deref()
-            .map(|c| config::commit("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", c))
-            .transpose()?;
-        let commit_sha = env
-            .ci_commit_sha
-            .as_deref()
-            .map(|c| config::commit("CI_COMMIT_SHA", c))
-            .transpose()?;
-        let commit =
-            match (iid, source_sha, commit_sha) {
-                (Some(_), Some(head), _) => Some(head),
-                (_, _, Some(c)) => Some(c),
-                (Some(_), None, None) => None,
-                (None, _, None) => return Err(Error::config(
-                    "CI_COMMIT_SHA is not set: GitLab CI sets it; elsewhere set it to the 40-hex commit id being built",
-                )),
-            };
-        let api = config::parse_base_url("CI_API_V4_URL", env.ci_api_v4_url.as_deref().unwrap_or(DEFAULT_API))?;
+        let mut problems = Problems::of_provider(cfg);
+        let project = problems.check(
+            env.ci_project_id
+                .as_deref()
+                .ok_or_else(|| {
+                    Error::config(
+                        "CI_PROJECT_ID is not set: GitLab CI sets it; elsewhere set it to the numeric project ID or the path group/project",
+                    )
+                })
+                .and_then(project_id),
+        );
+        let iid = problems.check(
+            env.ci_merge_request_iid
+                .as_deref()
+                .map(|v| config::pr_id("CI_MERGE_REQUEST_IID", v))
+                .transpose(),
+        );
+        let source_sha = problems.check(
+            env.ci_merge_request_source_branch_sha
+                .as_deref()
+                .map(|c| config::commit("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", c))
+                .transpose(),
+        );
+        let commit_sha = problems.check(
+            env.ci_commit_sha
+                .as_deref()
+                .map(|c| config::commit("CI_COMMIT_SHA", c))
+                .transpose(),
+        );
+        // Which commit to look up; a variable that is set but invalid is named above.
+        let commit = match (iid.flatten(), source_sha.flatten(), commit_sha.flatten()) {
+            (Some(_), Some(head), _) => Some(Some(head)),
+            (_, _, Some(c)) => Some(Some(c)),
+            (Some(_), None, None) => Some(None),
+            (None, _, None) if env.ci_commit_sha.is_some() || env.ci_merge_request_iid.is_some() => None,
+            (None, _, None) => problems.check(Err(Error::config(
+                "CI_COMMIT_SHA is not set: GitLab CI sets it; elsewhere set it to the 40-hex commit id being built",
+            ))),
+        };
+        let api = problems.check(config::parse_base_url(
+            "CI_API_V4_URL",
+            env.ci_api_v4_url.as_deref().unwrap_or(DEFAULT_API),
+        ));
         let mut redactor = Redactor::default();
         let token = match secret_var(&cfg.vars, "GITLAB_TOKEN") {
-            Some(t) => t,
-            None if cfg.vars.get("CI_JOB_TOKEN").is_some() => {
-                return Err(Error::config(
-                    "GITLAB_TOKEN is not set, and CI_JOB_TOKEN (the job token GitLab CI provides) cannot read merge requests or their approvals: \
-                     create a project, group or personal access token with the read_api scope (Reporter role) and store it as \
-                     a masked CI/CD variable named GITLAB_TOKEN",
-                ))
-            }
-            None => {
-                return Err(Error::config(
-                    "no GitLab credentials: set GITLAB_TOKEN to a project, group or personal access token with the read_api scope (Reporter role)",
-                ))
-            }
+            Some(t) => Ok(t),
+            None if cfg.vars.get("CI_JOB_TOKEN").is_some() => Err(Error::config(
+                "GITLAB_TOKEN is not set, and CI_JOB_TOKEN (the job token GitLab CI provides) cannot read merge requests or their approvals: \
+                 create a project, group or personal access token with the read_api scope (Reporter role) and store it as \
+                 a masked CI/CD variable named GITLAB_TOKEN",
+            )),
+            None => Err(Error::config(
+                "no GitLab credentials: set GITLAB_TOKEN to a project, group or personal access token with the read_api scope (Reporter role)",
+            )),
         };
-        redactor.add(&token, None);
-        let auth = Auth::header(Form::PrivateToken, "private-token", &token, "GITLAB_TOKEN")?;
+        let auth = problems.check(token.and_then(|token| {
+            redactor.add(&token, None);
+            Auth::header(Form::PrivateToken, "private-token", &token, "GITLAB_TOKEN")
+        }));
+        problems.finish()?;
+        let (Some(project), Some(iid), Some(commit), Some(api), Some(auth)) = (project, iid, commit, api, auth) else {
+            return Err(Problems::incomplete());
+        };
         let name = env.ci_project_path.clone().unwrap_or_else(|| project.clone());
         let web = project_web(&env, &api, &project);
         let http = Http::new(FORGE, api, Some(auth), &cfg.http, redactor, auth_hint())?;

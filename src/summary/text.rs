@@ -1,12 +1,15 @@
-//! The short human report on stdout.
+//! The short human report on stdout. Every value from a server or a variable goes through
+//! `crate::text::one_line`: one line, bidirectional controls shown as `<U+202E>`, so no title
+//! or branch can reorder the report's own words or start a line of its own.
 
 use super::Summary;
-use crate::http::one_line;
+use crate::text::one_line;
 
 pub fn render(s: &Summary) -> String {
     let mut out = String::new();
-    let repo = s.repository.as_ref().map(|r| r.full_name.as_str()).unwrap_or("?");
-    let commit = s.commit.as_deref().map(|c| &c[..c.len().min(12)]).unwrap_or("-");
+    let repo = one_line(s.repository.as_ref().map(|r| r.full_name.as_str()).unwrap_or("?"), 200);
+    let commit: String = s.commit.as_deref().unwrap_or("-").chars().take(12).collect();
+    let commit = one_line(&commit, 12);
     out.push_str(&format!(
         "pr-status {}: {} {repo} @ {commit}\n",
         s.tool.version,

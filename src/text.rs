@@ -1,0 +1,96 @@
+//! Display text: values from servers and variables made safe to show beside pr-status's own
+//! words, on a terminal, in a CI log or in Markdown.
+//!
+//! Two things are neutralised, and shown rather than dropped, as `<U+XXXX>`:
+//! - characters that reorder the text around them (bidirectional embeddings, overrides,
+//!   isolates and marks): a title holding U+202E would otherwise show pr-status's own words
+//!   after it backwards;
+//! - characters that end a line (every control character, U+2028 and U+2029): a value holding
+//!   a newline would otherwise start a line of its own, which CI runners read as a command
+//!   (GitHub's runner reads `::error::…` on stdout and on stderr).
+//!
+//! The data files (JSON, dotenv, step outputs) keep the exact text: programs read those.
+
+/// The characters that change the direction of the text after them: LRE, RLE, PDF, LRO, RLO
+/// (U+202A–U+202E), LRI, RLI, FSI, PDI (U+2066–U+2069), and the marks LRM, RLM, ALM.
+pub fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// A character that ends a line somewhere: controls (CR, LF, NEL, …) and the Unicode line and
+/// paragraph separators.
+pub fn breaks_line(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// `<U+202E>`: how a neutralised character is shown.
+pub fn code_point(c: char) -> String {
+    format!("<U+{:04X}>", c as u32)
+}
+
+/// The text with every bidirectional and line-ending character shown as `<U+XXXX>`: one line
+/// whatever it holds, in the order it is written. For messages (stderr, annotations).
+pub fn visible(text: &str) -> String {
+    if !text.chars().any(|c| is_bidi(c) || breaks_line(c)) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if is_bidi(c) || breaks_line(c) {
+            out.push_str(&code_point(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The text with only the bidirectional characters shown as `<U+XXXX>` (for text whose line
+/// breaks are escaped another way, such as a workflow command's `%0A`).
+pub fn without_bidi(text: &str) -> String {
+    text.chars()
+        .map(|c| if is_bidi(c) { code_point(c) } else { c.to_string() })
+        .collect()
+}
+
+/// A value for a one-line report: runs of whitespace (line breaks included) folded to one
+/// space, cut to `max` characters with `…`, then bidirectional and control characters shown
+/// as `<U+XXXX>`.
+pub fn one_line(text: &str, max: usize) -> String {
+    let folded: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let count = folded.chars().count();
+    let cut: String = folded.chars().take(max).collect();
+    let mut out = visible(&cut);
+    if count > max {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reordering_and_line_breaks_are_shown() {
+        assert_eq!(visible("a\u{202E}b\nc"), "a<U+202E>b<U+000A>c");
+        assert_eq!(visible("plain é"), "plain é");
+        assert_eq!(visible("x\u{2028}y\u{85}z\r"), "x<U+2028>y<U+0085>z<U+000D>");
+        assert_eq!(without_bidi("a\u{2067}b\n"), "a<U+2067>b\n");
+        for c in [
+            '\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}',
+        ] {
+            assert!(is_bidi(c));
+        }
+        assert!(!is_bidi('\u{2029}') && !is_bidi('a') && !is_bidi('\u{200B}'));
+    }
+
+    #[test]
+    fn one_line_folds_cuts_and_shows() {
+        assert_eq!(one_line(" a \n\t b ", 10), "a b");
+        assert_eq!(one_line("abcdef", 3), "abc…");
+        assert_eq!(one_line("\u{202E}abc", 2), "<U+202E>a…");
+        assert_eq!(one_line("a\u{2028}b", 10), "a b");
+        assert_eq!(one_line("a\u{7}b", 10), "a<U+0007>b");
+    }
+}
