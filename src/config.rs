@@ -511,7 +511,7 @@ impl Config {
         let proxy = problems.check(Proxies::from_vars(&vars)).unwrap_or_default();
         if debug {
             for note in proxy.notes() {
-                crate::debug_line(&note);
+                crate::debug_line(note);
             }
         }
         let cfg = Config {

@@ -98,7 +98,11 @@ fn finish(
         None => say(std::io::stdout(), &redactor.redact(&summary::text::render(&summary))),
         // One line per problem (several configuration problems are named in one run).
         Some(err) => {
-            let lines: String = err.message.lines().map(|l| format!("pr-status: error: {l}\n")).collect();
+            let lines: String = err
+                .message
+                .lines()
+                .map(|l| format!("pr-status: error: {l}\n"))
+                .collect();
             say(std::io::stderr(), &lines)
         }
     }
