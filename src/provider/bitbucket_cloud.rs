@@ -468,22 +468,9 @@ impl Provider for BitbucketCloud {
     }
 }
 
-/// A build-status list that could not be read, saying so (a bare 404 would read as "no such PR").
+/// A build-status list that could not be read, saying so.
 fn statuses_unreadable(e: Error, commit: &str) -> Error {
-    match e {
-        Error::Api {
-            status: Some(404),
-            message,
-        } => Error::api(
-            Some(404),
-            format!(
-                "{}: the build statuses of commit {} cannot be read, so builds cannot be judged (a 404 is never taken as \"no builds\")",
-                message.trim_end_matches('.'),
-                &commit[..commit.len().min(12)]
-            ),
-        ),
-        other => other,
-    }
+    flow::builds_unreadable(e, &format!("the build statuses of commit {}", flow::short(commit)))
 }
 
 impl Forge for BitbucketCloud {

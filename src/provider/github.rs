@@ -373,22 +373,8 @@ impl Github {
             self.pages(runs_url, |p: CheckRuns| (p.check_runs, p.total_count)),
             self.pages(status_url, |p: CombinedStatus| (p.statuses, p.total_count))
         );
-        let unreadable = |e: Error, what: &str| {
-            match e {
-            Error::Api {
-                status: Some(404),
-                message,
-            } => Error::api(
-                Some(404),
-                format!(
-                    "{}: the {what} of commit {} cannot be read, so builds cannot be judged (a 404 is never taken as \"no builds\")",
-                    message.trim_end_matches('.'),
-                    &head[..head.len().min(12)]
-                ),
-            ),
-            other => other,
-        }
-        };
+        let unreadable =
+            |e: Error, what: &str| flow::builds_unreadable(e, &format!("the {what} of commit {}", flow::short(head)));
         let runs = runs.map_err(|e| unreadable(e, "check runs"))?;
         let statuses = statuses.map_err(|e| unreadable(e, "commit statuses"))?;
         Ok(to_builds(runs, statuses))

@@ -342,21 +342,10 @@ impl Gitlab {
         url.query_pairs_mut()
             .append_pair("ref", &head.branch)
             .append_pair("per_page", PER_PAGE);
-        match self.pages::<ApiStatus>(url).await {
-            Err(Error::Api {
-                status: Some(404),
-                message,
-            }) => Err(Error::api(
-                Some(404),
-                format!(
-                    "{}: the commit statuses of {} on {} cannot be read, so builds cannot be judged (a 404 is never taken as \"no builds\")",
-                    message.trim_end_matches('.'),
-                    &head.sha[..head.sha.len().min(12)],
-                    head.branch
-                ),
-            )),
-            other => other,
-        }
+        self.pages::<ApiStatus>(url).await.map_err(|e| {
+            let what = format!("the commit statuses of {} on {}", flow::short(&head.sha), head.branch);
+            flow::builds_unreadable(e, &what)
+        })
     }
 }
 
