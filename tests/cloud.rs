@@ -94,7 +94,7 @@ fn access_token_is_sent_as_bearer_and_the_gate_passes() {
         ]))
         .with_header("content-type", "application/json")
         .with_body(cloud_page(vec![pr(7, short())], None))
-        .expect(1)
+        .expect_sent(1)
         .create();
     let st = server
         .mock("GET", statuses_path(COMMIT).as_str())
@@ -102,7 +102,7 @@ fn access_token_is_sent_as_bearer_and_the_gate_passes() {
         .match_query(Matcher::Any)
         .with_header("content-type", "application/json")
         .with_body(cloud_page(vec![status("unit", "SUCCESSFUL")], None))
-        .expect(1)
+        .expect_sent(1)
         .create();
     let r = step()
         .cloud_via(&api)
@@ -192,7 +192,7 @@ fn oauth_client_credentials_are_exchanged_for_a_bearer_token() {
         .match_body("grant_type=client_credentials")
         .with_header("content-type", "application/json")
         .with_body(r#"{"access_token":"oauth-access-777","token_type":"bearer","expires_in":7200}"#)
-        .expect(1)
+        .expect_sent(1)
         .create();
     let index = server
         .mock("GET", index_path().as_str())
@@ -234,7 +234,7 @@ fn app_password_401_explains_the_removal_and_is_not_retried() {
         .with_status(401)
         .with_header("content-type", "application/json")
         .with_body(r#"{"type":"error","error":{"message":"Unauthorized"}}"#)
-        .expect(1)
+        .expect_sent(1)
         .create();
     mock_statuses(&mut server, COMMIT, vec![]);
     let r = step()
@@ -293,7 +293,7 @@ fn forbidden_passes_on_the_server_reason_and_names_scopes() {
         .match_query(Matcher::Any)
         .with_status(403)
         .with_header("content-type", "application/json").with_body(r#"{"type":"error","error":{"message":"Your credentials lack one or more required privilege scopes.","detail":{"required":["pullrequest"]}}}"#)
-        .expect(1)
+        .expect_sent(1)
         .create();
     mock_statuses(&mut server, COMMIT, vec![]);
     let r = step().cloud_via(&api).run();
@@ -377,23 +377,23 @@ fn every_page_is_followed() {
         .match_query(Matcher::UrlEncoded("pagelen".into(), "50".into()))
         .with_header("content-type", "application/json")
         .with_body(cloud_page(vec![pr(1, short()), pr(2, short())], Some(page2)))
-        .expect(1)
+        .expect_sent(1)
         .create();
     let p2 = server
         .mock("GET", index_path().as_str())
         .match_query(Matcher::UrlEncoded("page".into(), "2".into()))
         .with_header("content-type", "application/json")
         .with_body(cloud_page(vec![pr(3, short())], Some(page3)))
-        .expect(1)
+        .expect_sent(1)
         .create();
     let p3 = server
         .mock("GET", index_path().as_str())
         .match_query(Matcher::UrlEncoded("page".into(), "3".into()))
         .with_header("content-type", "application/json")
         .with_body(cloud_page(vec![pr(4, short())], None))
-        .expect(1)
+        .expect_sent(1)
         .create();
-    let st = mock_statuses(&mut server, COMMIT, vec![status("unit", "SUCCESSFUL")]).expect(1);
+    let st = mock_statuses(&mut server, COMMIT, vec![status("unit", "SUCCESSFUL")]).expect_sent(1);
     let r = step().cloud_via(&api).run();
     p1.assert();
     p2.assert();
@@ -418,8 +418,8 @@ fn heads_other_than_the_commit_get_their_own_statuses_once_each() {
         &mut server,
         cloud_page(vec![pr(1, short()), pr(2, other), pr(3, other)], None),
     );
-    let own = mock_statuses(&mut server, COMMIT, vec![status("unit", "SUCCESSFUL")]).expect(1);
-    let theirs = mock_statuses(&mut server, other, vec![status("unit", "FAILED")]).expect(1);
+    let own = mock_statuses(&mut server, COMMIT, vec![status("unit", "SUCCESSFUL")]).expect_sent(1);
+    let theirs = mock_statuses(&mut server, other, vec![status("unit", "FAILED")]).expect_sent(1);
     let r = step().cloud_via(&api).env("REQUIRE", "builds-passed").run();
     own.assert();
     theirs.assert();
@@ -440,9 +440,9 @@ fn indexing_202_is_polled_until_the_answer_comes() {
         .with_status(202)
         .with_header("content-type", "application/json")
         .with_body(cloud_page(vec![], None))
-        .expect(2)
+        .expect_sent(2)
         .create();
-    let ready = mock_index(&mut server, cloud_page(vec![pr(5, short())], None)).expect(1);
+    let ready = mock_index(&mut server, cloud_page(vec![pr(5, short())], None)).expect_sent(1);
     mock_statuses(&mut server, COMMIT, vec![]);
     let r = step().cloud_via(&api).env("INDEX_WAIT", "20").run();
     busy.assert();
@@ -497,7 +497,7 @@ fn index_404_falls_back_to_the_branch_open_prs_with_the_commit_as_head() {
         ]))
         .with_header("content-type", "application/json")
         .with_body(cloud_page(vec![pr(11, "999999999999"), pr(12, short())], None))
-        .expect(1)
+        .expect_sent(1)
         .create();
     let r = step()
         .cloud_via(&api)
@@ -523,7 +523,7 @@ fn index_404_without_a_branch_says_how_to_enable_the_index() {
         .match_query(Matcher::Any)
         .with_header("content-type", "application/json")
         .with_body(r#"{"type":"repository","full_name":"acme/widget"}"#)
-        .expect(1)
+        .expect_sent(1)
         .create();
     let r = step().cloud_via(&api).run();
     repo.assert();
@@ -569,14 +569,14 @@ fn pr_id_fetches_that_pr_and_its_statuses_concurrently() {
         .match_query(Matcher::Regex("fields=".into()))
         .with_header("content-type", "application/json")
         .with_body(pr(41, "fedcba987654").to_string())
-        .expect(1)
+        .expect_sent(1)
         .create();
     let st = server
         .mock("GET", "/2.0/repositories/acme/widget/pullrequests/41/statuses")
         .match_query(Matcher::Any)
         .with_header("content-type", "application/json")
         .with_body(cloud_page(vec![status("unit", "SUCCESSFUL")], None))
-        .expect(1)
+        .expect_sent(1)
         .create();
     let r = step()
         .cloud_via(&api)
@@ -610,7 +610,7 @@ fn pr_id_fetches_that_pr_directly_real_fixture() {
         .match_query(Matcher::Regex("fields=".into()))
         .with_header("content-type", "application/json")
         .with_body(&fixture_text)
-        .expect(1)
+        .expect_sent(1)
         .create();
     let st = server
         .mock("GET", "/2.0/repositories/acme/widget/pullrequests/324/statuses")
@@ -623,7 +623,7 @@ fn pr_id_fetches_that_pr_directly_real_fixture() {
             .unwrap()],
             None,
         ))
-        .expect(1)
+        .expect_sent(1)
         .create();
     let r = step()
         .cloud_via(&api)
@@ -686,8 +686,8 @@ fn real_recorded_page_as_the_commit_index() {
         "real/bitbucket-cloud/buildstatus-atlassian-example-pybitbucket.json",
     ))
     .unwrap();
-    let a = mock_statuses(&mut server, &commit, vec![build.clone()]).expect(1);
-    let b = mock_statuses(&mut server, &other, vec![]).expect(1);
+    let a = mock_statuses(&mut server, &commit, vec![build.clone()]).expect_sent(1);
+    let b = mock_statuses(&mut server, &other, vec![]).expect_sent(1);
     let r = step()
         .cloud_via(&api)
         .env("BITBUCKET_COMMIT", &commit)
@@ -782,9 +782,9 @@ fn running_builds_are_pending_and_waited_for() {
 
     let mut server = Server::new();
     let api = Api::cloud(&server);
-    let index = mock_index(&mut server, cloud_page(vec![pr(9, short())], None)).expect(2);
-    let first = mock_statuses(&mut server, COMMIT, vec![status("unit", "INPROGRESS")]).expect(1);
-    let then = mock_statuses(&mut server, COMMIT, vec![status("unit", "SUCCESSFUL")]).expect(1);
+    let index = mock_index(&mut server, cloud_page(vec![pr(9, short())], None)).expect_sent(2);
+    let first = mock_statuses(&mut server, COMMIT, vec![status("unit", "INPROGRESS")]).expect_sent(1);
+    let then = mock_statuses(&mut server, COMMIT, vec![status("unit", "SUCCESSFUL")]).expect_sent(1);
     let r = step()
         .cloud_via(&api)
         .env("REQUIRE", "builds-passed")
@@ -976,7 +976,7 @@ fn endless_paging_is_cut_off() {
         .with_header("content-type", "application/json")
         .with_body(cloud_page(vec![], Some(again)))
         // The first page, read while polling for 202, then the 200 pages the loop allows.
-        .expect(201)
+        .expect_sent(201)
         .create();
     mock_statuses(&mut server, COMMIT, vec![]);
     let r = step().cloud_via(&api).run();

@@ -126,19 +126,19 @@ fn commit_lookup_pages_and_maps_every_field() {
     let mut s = Server::new();
     let bearer = format!("Bearer {TOKEN}");
     let first = auth_is(get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))), &bearer);
-    let first = ok(first, page(vec![pr7()], 0, Some(1))).expect(1).create();
+    let first = ok(first, page(vec![pr7()], 0, Some(1))).expect_sent(1).create();
     let second = auth_is(get(&mut s, &format!("{}{}", prs_path(COMMIT), q(1))), &bearer);
     let second = ok(second, page(vec![pr_with_head(9, HEAD2, "MERGED")], 1, None))
-        .expect(1)
+        .expect_sent(1)
         .create();
     let builds = auth_is(get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))), &bearer);
-    let builds = ok(builds, fixture("datacenter/build-statuses.json")).expect(1).create();
+    let builds = ok(builds, fixture("datacenter/build-statuses.json")).expect_sent(1).create();
     let builds2 = auth_is(get(&mut s, &format!("{}{}", builds_path(HEAD2), q(0))), &bearer);
     let builds2 = ok(
         builds2,
         page(vec![build("ci", "SUCCESSFUL", "https://ci.example/9")], 0, None),
     )
-    .expect(1)
+    .expect_sent(1)
     .create();
 
     let api = Api::datacenter(&s);
@@ -224,13 +224,13 @@ fn basic_auth_sends_the_exact_header_and_never_leaks() {
         auth_is(get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))), basic),
         page(vec![pr7()], 0, None),
     )
-    .expect(1)
+    .expect_sent(1)
     .create();
     let builds = ok(
         auth_is(get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))), basic),
         page(vec![], 0, None),
     )
-    .expect(1)
+    .expect_sent(1)
     .create();
     let r = dc(&Api::datacenter(&s))
         .env("BITBUCKET_ACCESS_TOKEN", "")
@@ -257,13 +257,13 @@ fn access_token_wins_over_username_and_password() {
         auth_is(get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))), &bearer),
         page(vec![], 0, None),
     )
-    .expect(1)
+    .expect_sent(1)
     .create();
     let builds = ok(
         auth_is(get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))), &bearer),
         page(vec![], 0, None),
     )
-    .expect(1)
+    .expect_sent(1)
     .create();
     let r = dc(&Api::datacenter(&s))
         .env("BITBUCKET_USERNAME", "jenkins")
@@ -292,7 +292,7 @@ fn basic_auth_disabled_says_so_and_names_the_token_variable() {
             status,
             body.clone(),
         )
-        .expect(1)
+        .expect_sent(1)
         .create();
         let _builds = answer(get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))), status, body).create();
         let r = dc(&Api::datacenter(&s))
@@ -326,7 +326,7 @@ fn refused_token_passes_the_reason_on_and_names_the_permission() {
     let mut s = Server::new();
     let body = json!({"errors": [{"message": "Authentication failed. Please check your credentials and try again.", "exceptionName": "com.atlassian.bitbucket.auth.IncorrectPasswordAuthenticationException"}]});
     let prs = answer(get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))), 401, body.clone())
-        .expect(1)
+        .expect_sent(1)
         .create();
     let _b = answer(get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))), 401, body).create();
     let r = dc(&Api::datacenter(&s)).run();
@@ -450,7 +450,7 @@ fn server_errors_are_passed_on() {
     let mut s = Server::new();
     let body = json!({"errors": [{"context": null, "message": "Repository PROJ/widget does not exist.", "exceptionName": "com.atlassian.bitbucket.repository.NoSuchRepositoryException"}]});
     let prs = answer(get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))), 404, body)
-        .expect(1)
+        .expect_sent(1)
         .create();
     let _b = ok(
         get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))),
@@ -472,7 +472,7 @@ fn server_errors_are_passed_on() {
     let mut s = Server::new();
     let body = json!({"errors": [{"message": "The database is unavailable"}]});
     let prs = answer(get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))), 503, body)
-        .expect(4)
+        .expect_sent(4)
         .create();
     let _b = ok(
         get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))),
@@ -518,7 +518,7 @@ fn builds_that_cannot_be_read_are_an_error_not_an_empty_pass() {
         404,
         json!({"errors": [{"message": "Not Found"}]}),
     )
-    .expect(1)
+    .expect_sent(1)
     .create();
     let r = dc(&Api::datacenter(&s)).env("REQUIRE", "builds-passed").run();
     assert_eq!(r.code, 4, "{}", r.stderr);
@@ -534,7 +534,7 @@ fn paging_stops_on_a_page_that_points_nowhere() {
         get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))),
         broken.to_string(),
     )
-    .expect(1)
+    .expect_sent(1)
     .create();
     let _b = ok(
         get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))),
@@ -553,12 +553,12 @@ fn pr_id_fetches_that_pull_request_directly() {
         .mock("GET", mockito::Matcher::Regex("/commits/.*/pull-requests".into()))
         .expect(0)
         .create();
-    let pr = ok(get(&mut s, &pr_path(7)), pr7().to_string()).expect(1).create();
+    let pr = ok(get(&mut s, &pr_path(7)), pr7().to_string()).expect_sent(1).create();
     let builds = ok(
         get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))),
         fixture("datacenter/build-statuses.json"),
     )
-    .expect(1)
+    .expect_sent(1)
     .create();
     let r = dc(&Api::datacenter(&s))
         .env("BITBUCKET_COMMIT", "")
@@ -576,12 +576,12 @@ fn pr_id_fetches_that_pull_request_directly() {
 
     // With the commit too, the head's builds come alongside (one request, not two).
     let mut s = Server::new();
-    let pr = ok(get(&mut s, &pr_path(7)), pr7().to_string()).expect(1).create();
+    let pr = ok(get(&mut s, &pr_path(7)), pr7().to_string()).expect_sent(1).create();
     let builds = ok(
         get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))),
         page(vec![], 0, None),
     )
-    .expect(1)
+    .expect_sent(1)
     .create();
     let r = dc(&Api::datacenter(&s)).env("BITBUCKET_PR_ID", "7").run();
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -610,13 +610,13 @@ fn server_under_a_context_path() {
         get(&mut s, &format!("/bitbucket{}{}", prs_path(COMMIT), q(0))),
         page(vec![pr7()], 0, None),
     )
-    .expect(1)
+    .expect_sent(1)
     .create();
     let builds = ok(
         get(&mut s, &format!("/bitbucket{}{}", builds_path(COMMIT), q(0))),
         page(vec![], 0, None),
     )
-    .expect(1)
+    .expect_sent(1)
     .create();
     let r = dc_at(&format!("{}/bitbucket/", s.url())).run();
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -633,7 +633,7 @@ fn server_under_a_context_path() {
         get(&mut s, &format!("/bitbucket{}{}", prs_path(COMMIT), q(0))),
         page(vec![], 0, None),
     )
-    .expect(1)
+    .expect_sent(1)
     .create();
     let _b = ok(
         get(&mut s, &format!("/bitbucket{}{}", builds_path(COMMIT), q(0))),
@@ -652,7 +652,7 @@ fn personal_repository_key() {
         "/rest/api/latest/projects/~jane.doe/repos/{SLUG}/commits/{COMMIT}/pull-requests{}",
         q(0)
     );
-    let prs = ok(get(&mut s, &path), page(vec![], 0, None)).expect(1).create();
+    let prs = ok(get(&mut s, &path), page(vec![], 0, None)).expect_sent(1).create();
     let _b = ok(
         get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))),
         page(vec![], 0, None),
@@ -676,7 +676,7 @@ fn jenkins_git_commit_and_its_own_running_build() {
         get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))),
         page(vec![pr7()], 0, None),
     )
-    .expect(1)
+    .expect_sent(1)
     .create();
     let own = "https://jenkins.example.com/job/widget/42/";
     let statuses = vec![
@@ -708,7 +708,7 @@ fn jenkins_git_commit_and_its_own_running_build() {
         get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))),
         page(vec![], 0, None),
     )
-    .expect(1)
+    .expect_sent(1)
     .create();
     let _b = ok(
         get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))),
@@ -795,7 +795,7 @@ fn real_recorded_page_from_the_jenkins_plugin() {
     let recorded: Value = serde_json::from_str(&text).unwrap();
     let mut s = Server::new();
     let prs = ok(get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))), text.clone())
-        .expect(1)
+        .expect_sent(1)
         .create();
     let _b = ok(
         get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))),
@@ -813,7 +813,7 @@ fn real_recorded_page_from_the_jenkins_plugin() {
                     get(&mut s, &format!("{}{}", builds_path(&head), q(0))),
                     page(vec![], 0, None),
                 )
-                .expect(1)
+                .expect_sent(1)
                 .create(),
             );
             heads.push(head);
@@ -860,7 +860,7 @@ fn real_recorded_pull_request_from_danger_js() {
     let w: Value = serde_json::from_str(&text).unwrap();
     let head = w["fromRef"]["latestCommit"].as_str().unwrap();
     let mut s = Server::new();
-    let pr = ok(get(&mut s, &pr_path(1)), text.clone()).expect(1).create();
+    let pr = ok(get(&mut s, &pr_path(1)), text.clone()).expect_sent(1).create();
     let builds = ok(
         get(&mut s, &format!("{}{}", builds_path(head), q(0))),
         page(
@@ -869,7 +869,7 @@ fn real_recorded_pull_request_from_danger_js() {
             None,
         ),
     )
-    .expect(1)
+    .expect_sent(1)
     .create();
     let r = dc(&Api::datacenter(&s))
         .env("BITBUCKET_COMMIT", "")
