@@ -133,6 +133,9 @@ pub struct Outputs {
     pub dotenv: Option<PathBuf>,
     pub github_output: Option<PathBuf>,
     pub github_step_summary: Option<PathBuf>,
+    /// Bitbucket Pipelines' shared variables file, appended to; not checked before the lookup,
+    /// since a failure to write it is a warning (`summary::pipelines`).
+    pub pipelines_variables: Option<PathBuf>,
 }
 
 impl Outputs {
@@ -145,6 +148,7 @@ impl Outputs {
             dotenv: path("SUMMARY_DOTENV_FILE"),
             github_output: path("GITHUB_OUTPUT"),
             github_step_summary: path("GITHUB_STEP_SUMMARY"),
+            pipelines_variables: path("BITBUCKET_PIPELINES_VARIABLES_PATH"),
         }
     }
 
@@ -223,7 +227,8 @@ impl Config {
             60_000,
         )?;
         let index_wait = parse_number("INDEX_WAIT", env.index_wait.as_deref(), 60, 0, 3600)?;
-        let debug = parse_bool("DEBUG", env.debug.as_deref(), false)?;
+        // RUNNER_DEBUG=1: GitHub's "enable debug logging" re-run switch.
+        let debug = parse_bool("DEBUG", env.debug.as_deref(), false)? || vars.get("RUNNER_DEBUG") == Some("1");
         let ignore_builds = env
             .ignore_builds
             .as_deref()

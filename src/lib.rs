@@ -47,9 +47,8 @@ pub async fn run(vars: Vars, demo: bool) -> u8 {
         None => print!("{}", redactor.redact(&summary::text::render(&summary))),
         Some(err) => eprintln!("pr-status: error: {}", err.message),
     }
-    if github_actions && summary.outcome != Outcome::Pass {
-        let level = if summary.error.is_some() { "error" } else { "warning" };
-        println!("{}", summary::github::annotation(level, "pr-status", &summary.message));
+    if github_actions {
+        print!("{}", redactor.redact(&summary::github::annotations(&summary)));
     }
     summary.exit_code
 }
@@ -213,6 +212,12 @@ fn write_outputs(s: &Summary, o: &Outputs, redactor: &Redactor, unwritable: &[&s
     }
     if let (Some(p), true) = (&o.github_step_summary, ok("GITHUB_STEP_SUMMARY")) {
         keep(write::append("GITHUB_STEP_SUMMARY", p, &markdown));
+    }
+    if let Some(p) = &o.pipelines_variables {
+        // Only a convenience for later steps, and a pipe may not see the file: warn, keep the code.
+        if let Err(e) = summary::pipelines::append(p, &redactor.redact(&summary::pipelines::render(s))) {
+            eprintln!("pr-status: warning: {}", redactor.redact(&e.to_string()));
+        }
     }
     first_error.map_or(Ok(()), Err)
 }
