@@ -114,11 +114,8 @@ mod tests {
     #[test]
     fn keys_are_the_dotenv_keys() {
         let s = Summary::new();
-        let keys = |text: &str| -> Vec<String> {
-            text.lines()
-                .map(|l| l.split_once('=').unwrap().0.to_string())
-                .collect()
-        };
+        let keys =
+            |text: &str| -> Vec<String> { text.lines().map(|l| l.split_once('=').unwrap().0.to_string()).collect() };
         assert_eq!(keys(&render(&s)), keys(&super::super::dotenv::render(&s)));
     }
 }
