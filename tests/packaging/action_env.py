@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Feeds action.yml's input-to-environment mapping into the real binary.
 
-Parses action.yml (and checks that .github/actions/local-build/action.yml, the copy that builds
-action.Dockerfile for the action's own CI test, feeds the same environment), builds the environment GitHub's runner builds for a Docker action (an
+Parses action.yml, builds the environment GitHub's runner builds for a Docker action (an
 `INPUT_<NAME>` per input, the `runs.env` entries with `${{ inputs.x }}` and `${{ github.token }}`
 substituted, and the runner's own GITHUB_* variables), and runs pr-status with it against the
 fake Bitbucket Cloud API of scripts/fake_bitbucket_cloud.py. A renamed variable on either side
-(action.yml or the binary) makes a case fail.
+(action.yml or the binary) makes a case fail. Also checks that .github/actions/local-build/action.yml, the copy that builds
+action.Dockerfile for the action's own CI test, feeds the binary the same environment.
 
   action_env.py [BINARY]                  run BINARY (default target/release/pr-status)
   action_env.py --podman IMAGE            run IMAGE the way the runner does (`--workdir
