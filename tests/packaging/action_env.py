@@ -5,8 +5,9 @@ Parses action.yml, builds the environment GitHub's runner builds for a Docker ac
 `INPUT_<NAME>` per input, the `runs.env` entries with `${{ inputs.x }}` and `${{ github.token }}`
 substituted, and the runner's own GITHUB_* variables), and runs pr-status with it against the
 fake Bitbucket Cloud API of scripts/fake_bitbucket_cloud.py. A renamed variable on either side
-(action.yml or the binary) makes a case fail. Also checks that .github/actions/local-build/action.yml, the copy that builds
-action.Dockerfile for the action's own CI test, feeds the binary the same environment.
+(action.yml or the binary) makes a case fail. Also checks that the local-build action
+(.github/actions/local-build/action.yml, the copy that builds action.Dockerfile for the
+action's own CI test) feeds the binary the same environment.
 
   action_env.py [BINARY]                  run BINARY (default target/release/pr-status)
   action_env.py --podman IMAGE            run IMAGE the way the runner does (`--workdir
