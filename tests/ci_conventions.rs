@@ -172,6 +172,39 @@ fn an_unwritable_pipelines_file_is_a_warning_and_keeps_the_gates_code() {
 }
 
 #[test]
+fn a_fifo_is_written_through_without_waiting() {
+    let server = cloud_index(|_, _| Reply::json(200, one_pr_page("x")));
+    let s = step().cloud(&server.url);
+    let fifo = s.path("vars.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let out = s.path("read-back");
+    let reader = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("exec cat \"$1\" > \"$2\"")
+        .arg("sh")
+        .arg(&fifo)
+        .arg(&out)
+        .spawn()
+        .unwrap();
+    let r = s
+        .env("BITBUCKET_PIPELINES_VARIABLES_PATH", &fifo)
+        .env("REQUIRE", "open")
+        .run();
+    let mut reader = reader;
+    if r.code != 0 {
+        // A hung step was killed by the timeout: nothing will open the FIFO for writing now.
+        let _ = reader.kill();
+    }
+    let status = reader.wait().unwrap();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(status.success());
+    let lines = read_lines(&std::fs::read_to_string(&out).unwrap());
+    assert_eq!(lines.len(), KEYS.len(), "{lines:?}");
+    assert_eq!(lines[0], ("PR_STATUS_OUTCOME".to_string(), "pass".to_string()));
+}
+
+#[test]
 fn without_the_variable_no_file_is_written() {
     let server = cloud_index(|_, _| Reply::json(200, one_pr_page("x")));
     let r = step().cloud(&server.url).env("REQUIRE", "open").run();

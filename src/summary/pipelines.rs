@@ -84,8 +84,12 @@ pub fn append(path: &Path, lines: &str) -> Result<()> {
     crate::write::append(VARIABLE, path, &text)
 }
 
+/// Only a regular file is read back: opening a FIFO for reading would wait for a writer.
 fn ends_without_newline(path: &Path) -> bool {
     use std::io::{Seek, SeekFrom};
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
     let Ok(mut f) = std::fs::File::open(path) else {
         return false;
     };
