@@ -12,7 +12,9 @@ the repository. Checks that:
     SPEC's configuration table and Bitbucket credentials;
   - action.yml passes each input only through `runs.env` as exactly `${{ inputs.<id> }}`, uses
     every input it declares, and declares every step output SPEC lists;
-  - pipe.yml's image tag is Cargo.toml's version, and bitbucket-pipelines.yml uses that image.
+  - pipe.yml's image tag is Cargo.toml's version, and bitbucket-pipelines.yml uses that image;
+  - action.yml runs the release's pre-built `-action` image of that version, and the
+    local-build action (.github/actions/local-build) builds action.Dockerfile instead.
 Prints `check pipe: N passed, 0 failed` and exits 1 on any failure.
 """
 
@@ -122,8 +124,13 @@ def main(argv: list[str]) -> int:
     runs = action.get("runs") or {}
     check(runs.get("using") == "docker", "action.yml is a Docker action (runs.using: docker)")
     img = str(runs.get("image", ""))
-    check(img.endswith("Dockerfile") and (repo / img).is_file(),
-          f"action.yml runs.image {img} is a Dockerfile in the repository")
+    check(img == f"docker://ghcr.io/prstatus/pr-status:{version}-action",
+          f"action.yml runs.image {img} is the release's pre-built image, tagged {version}-action")
+    local = repo / ".github/actions/local-build"
+    local_img = str(((yaml.safe_load((local / "action.yml").read_text()) or {}).get("runs") or {})
+                    .get("image", "")) if (local / "action.yml").is_file() else ""
+    check(local_img.endswith("Dockerfile") and (local / local_img).resolve() == (repo / "action.Dockerfile").resolve(),
+          f"the local-build action builds action.Dockerfile ({local_img or 'missing'})")
     check("args" not in runs and "entrypoint" not in runs,
           "action.yml passes no args/entrypoint (inputs go through env only)")
     inputs = action.get("inputs") or {}

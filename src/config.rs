@@ -32,7 +32,7 @@ impl std::fmt::Debug for Vars {
 }
 
 /// Exact names pr-status reads outside the prefixes of `READ_PREFIXES`.
-const READ_NAMES: [&str; 20] = [
+const READ_NAMES: [&str; 21] = [
     "PROVIDER",
     "REQUIRE",
     "REQUIRED_BUILDS",
@@ -45,6 +45,7 @@ const READ_NAMES: [&str; 20] = [
     "POLL_INTERVAL",
     "INDEX_WAIT",
     "DEBUG",
+    "RUNNER_DEBUG",
     "SSL_CERT_FILE",
     "TF_BUILD",
     "ALL_PROXY",
@@ -378,6 +379,9 @@ pub struct Outputs {
     pub dotenv: Option<PathBuf>,
     pub github_output: Option<PathBuf>,
     pub github_step_summary: Option<PathBuf>,
+    /// Bitbucket Pipelines' shared variables file, appended to; not checked before the lookup,
+    /// since a failure to write it is a warning (`summary::pipelines`).
+    pub pipelines_variables: Option<PathBuf>,
 }
 
 impl Outputs {
@@ -390,6 +394,7 @@ impl Outputs {
             dotenv: path("SUMMARY_DOTENV_FILE"),
             github_output: path("GITHUB_OUTPUT"),
             github_step_summary: path("GITHUB_STEP_SUMMARY"),
+            pipelines_variables: path("BITBUCKET_PIPELINES_VARIABLES_PATH"),
         }
     }
 
@@ -483,7 +488,9 @@ impl Config {
         let index_wait = number("INDEX_WAIT", &env.index_wait, 60, 0, 3600);
         let debug = problems
             .check(parse_bool("DEBUG", env.debug.as_deref(), false))
-            .unwrap_or(false);
+            .unwrap_or(false)
+            // RUNNER_DEBUG=1: GitHub's "enable debug logging" re-run switch.
+            || vars.get("RUNNER_DEBUG") == Some("1");
         let ignore_builds: Vec<String> = env
             .ignore_builds
             .as_deref()

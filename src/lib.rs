@@ -106,10 +106,8 @@ fn finish(
             say(std::io::stderr(), &lines)
         }
     }
-    if github_actions && summary.outcome != Outcome::Pass {
-        let level = if summary.error.is_some() { "error" } else { "warning" };
-        let line = summary::github::annotation(level, "pr-status", &summary.message);
-        say(std::io::stdout(), &format!("{line}\n"));
+    if github_actions {
+        say(std::io::stdout(), &redactor.redact(&summary::github::annotations(&summary)));
     }
     summary.exit_code
 }
@@ -308,6 +306,12 @@ fn write_outputs(s: &Summary, o: &Outputs, redactor: &Redactor, unwritable: &[&s
     }
     if let (Some(p), true) = (&o.github_step_summary, ok("GITHUB_STEP_SUMMARY")) {
         keep(write::append("GITHUB_STEP_SUMMARY", p, &markdown));
+    }
+    if let Some(p) = &o.pipelines_variables {
+        // Only a convenience for later steps, and a pipe may not see the file: warn, keep the code.
+        if let Err(e) = summary::pipelines::append(p, &redactor.redact(&summary::pipelines::render(s))) {
+            eprintln!("pr-status: warning: {}", redactor.redact(&e.to_string()));
+        }
     }
     first_error.map_or(Ok(()), Err)
 }

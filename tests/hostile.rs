@@ -705,7 +705,7 @@ fn annotations_escape_percent_cr_and_lf() {
     assert!(!decoded.contains("\n::"), "{decoded}");
     assert!(commands[0].starts_with("::error title=pr-status::"), "{}", commands[0]);
 
-    // A failing gate is a warning, as one command.
+    // A failing gate is an error, then one per unmet condition (tests/ci_conventions.rs).
     let server = cloud_index(|_, _| Reply::json(200, one_pr_page("x")));
     let r = step()
         .cloud(&server.url)
@@ -714,11 +714,12 @@ fn annotations_escape_percent_cr_and_lf() {
         .run();
     assert_eq!(r.code, 1, "{}", r.stderr);
     let commands: Vec<&str> = r.stdout.lines().filter(|l| l.starts_with("::")).collect();
-    assert_eq!(commands.len(), 1, "{}", r.stdout);
+    assert_eq!(commands.len(), 2, "{}", r.stdout);
+    assert!(commands[0].starts_with("::error title=pr-status::"), "{}", commands[0]);
     assert!(
-        commands[0].starts_with("::warning title=pr-status::"),
+        commands[1].starts_with("::error title=pr-status%3A merged::"),
         "{}",
-        commands[0]
+        commands[1]
     );
 }
 

@@ -9,6 +9,8 @@
 use serde_json::Value;
 
 use super::{Flat, Summary};
+use crate::gate::{Condition, Evaluated, Outcome};
+use crate::http::one_line;
 
 /// The most the `json` output takes, in bytes as GitHub counts them (UTF-16).
 pub const JSON_MAX: usize = 480 * 1024;
@@ -124,6 +126,57 @@ pub fn annotation(level: &str, title: &str, message: &str) -> String {
         .replace(':', "%3A")
         .replace(',', "%2C");
     format!("::{level} title={prop}::{data}")
+}
+
+/// The verdict and each unmet condition of the selected pull request as workflow commands,
+/// one per line (docs/ci.md). The verdict's level follows the outcome: `notice` for pass,
+/// `error` for fail and error, `warning` for pending; each unmet condition of a failing gate is
+/// an `error` (a `warning` while pending), titled `pr-status: <condition>`. At most nine lines,
+/// under GitHub's ten annotations of one level per step.
+pub fn annotations(s: &Summary) -> String {
+    let (verdict, unmet) = match s.outcome {
+        Outcome::Pass => ("notice", "notice"),
+        Outcome::Pending => ("warning", "warning"),
+        Outcome::Fail | Outcome::Error => ("error", "error"),
+    };
+    let mut out = annotation(verdict, "pr-status", &s.message);
+    out.push('\n');
+    if let Some(e) = s.selected().filter(|_| s.outcome != Outcome::Pass) {
+        for c in &e.unmet {
+            let title = format!("pr-status: {c}");
+            let message = format!(
+                "PR #{} \"{}\": {}",
+                e.pr.id,
+                one_line(&e.pr.title, 100),
+                why(e, *c, s.min_approvals)
+            );
+            out.push_str(&annotation(unmet, &title, &message));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Why `e` does not meet `c`, in a few words.
+fn why(e: &Evaluated, c: Condition, min_approvals: u32) -> String {
+    let p = &e.pr;
+    let b = &e.build_summary;
+    match c {
+        Condition::Pr => "no pull request contains the commit".to_string(),
+        Condition::Open => format!("is {}, not open", p.state.as_str()),
+        Condition::Merged => format!("is {}, not merged", p.state.as_str()),
+        Condition::NotDraft => "is a draft".to_string(),
+        Condition::Approved => format!("has {} approval(s), {min_approvals} needed", p.approvals),
+        Condition::NoChangesRequested => format!("{} reviewer(s) request changes", p.changes_requested),
+        Condition::NoOpenTasks => match p.open_tasks {
+            Some(n) => format!("has {n} open task(s)"),
+            None => "the server did not report its open tasks".to_string(),
+        },
+        Condition::BuildsPassed => format!(
+            "builds: {} successful, {} failed, {} running, {} stopped",
+            b.successful, b.failed, b.in_progress, b.stopped
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod dotenv;
 pub mod github;
 pub mod json;
 pub mod markdown;
+pub mod pipelines;
 pub mod text;
 
 use serde::Serialize;

@@ -5,7 +5,9 @@ Parses action.yml, builds the environment GitHub's runner builds for a Docker ac
 `INPUT_<NAME>` per input, the `runs.env` entries with `${{ inputs.x }}` and `${{ github.token }}`
 substituted, and the runner's own GITHUB_* variables), and runs pr-status with it against the
 fake Bitbucket Cloud API of scripts/fake_bitbucket_cloud.py. A renamed variable on either side
-(action.yml or the binary) makes a case fail.
+(action.yml or the binary) makes a case fail. Also checks that the local-build action
+(.github/actions/local-build/action.yml, the copy that builds action.Dockerfile for the
+action's own CI test) feeds the binary the same environment.
 
   action_env.py [BINARY]                  run BINARY (default target/release/pr-status)
   action_env.py --podman IMAGE            run IMAGE the way the runner does (`--workdir
@@ -237,6 +239,8 @@ def github_without_inputs(runner: "Runner", action: dict, declared_outputs: list
             code, output, host = runner.run(env, Path(tmp) / "run")
             label = "github, no inputs"
             check(code == 0, f"{label}: exit code 0", f"got {code}; output:\n{output.strip()[-2000:]}")
+            check(any(line.startswith("::notice title=pr-status::") for line in output.splitlines()),
+                  f"{label}: the verdict is a ::notice annotation", output[-2000:])
             check(seen and all(r["authorization"] == f"Bearer {GITHUB_TOKEN}" for r in seen),
                   f"{label}: every request carries github.token as Bearer", str(seen))
             check(any(r["path"].endswith(f"/pulls/{GH_PR}") for r in seen),
@@ -275,6 +279,11 @@ def main(argv: list[str]) -> int:
             return 2
     runner = Runner(binary, image)
     action = yaml.safe_load((REPO / "action.yml").read_text())
+    # The local-build action (the action's own CI test) must feed the binary the same way.
+    local = yaml.safe_load((REPO / ".github/actions/local-build/action.yml").read_text())
+    check({k: v for k, v in local.items() if k != "runs"} == {k: v for k, v in action.items() if k != "runs"}
+          and local["runs"]["env"] == action["runs"]["env"],
+          "the local-build action declares the inputs, outputs and env of action.yml")
     declared_outputs = list((action.get("outputs") or {}).keys())
 
     server, api = fake_bitbucket_cloud.serve_in_thread(
