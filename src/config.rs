@@ -138,6 +138,7 @@ struct CommonEnv {
     http_retry_delay_ms: Option<String>,
     index_wait: Option<String>,
     debug: Option<String>,
+    post_result: Option<String>,
     ssl_cert_file: Option<String>,
     // Only read for provider detection.
     bitbucket_server_url: Option<String>,
@@ -218,6 +219,8 @@ pub struct Config {
     pub outputs: Outputs,
     pub http: HttpSettings,
     pub current_run: CurrentRun,
+    /// `POST_RESULT`: post the verdict to the forge (docs/post-result.md).
+    pub post_result: bool,
     /// The whole environment, for the provider to read its own variables from.
     pub vars: Vars,
 }
@@ -248,6 +251,7 @@ impl Config {
         )?;
         let index_wait = parse_number("INDEX_WAIT", env.index_wait.as_deref(), 60, 0, 3600)?;
         let debug = parse_bool("DEBUG", env.debug.as_deref(), false)?;
+        let post_result = parse_bool("POST_RESULT", env.post_result.as_deref(), false)?;
         let ignore_builds: Vec<String> = env
             .ignore_builds
             .as_deref()
@@ -291,6 +295,7 @@ impl Config {
                 debug,
             },
             current_run: CurrentRun::from_vars(&vars),
+            post_result,
             vars,
         })
     }
@@ -425,7 +430,7 @@ mod tests {
         assert_eq!(c.wait_for_builds, Duration::ZERO);
         assert_eq!(c.http.timeout, Duration::from_secs(30));
         assert_eq!(c.outputs.json, PathBuf::from("pr-status.json"));
-        assert!(c.require.is_empty() && !c.http.debug);
+        assert!(c.require.is_empty() && !c.http.debug && !c.post_result);
     }
 
     #[test]
@@ -435,6 +440,7 @@ mod tests {
             ("HTTP_TIMEOUT", "0"),
             ("WAIT_FOR_BUILDS", "soon"),
             ("DEBUG", "maybe"),
+            ("POST_RESULT", "sometimes"),
             ("REQUIRE", "open,green"),
             ("SSL_CERT_FILE", "/nonexistent/ca.pem"),
         ] {

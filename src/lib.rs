@@ -11,6 +11,7 @@ pub mod error;
 pub mod gate;
 pub mod http;
 pub mod model;
+pub mod post;
 pub mod provider;
 pub mod summary;
 pub mod write;
@@ -178,8 +179,10 @@ async fn drive<P: Provider>(mut p: P, cfg: &Config, summary: &mut Summary, redac
             continue;
         }
         summary.set_decision(decision);
-        return Ok(());
+        break;
     }
+    post::publish(&p, cfg, summary, redactor).await;
+    Ok(())
 }
 
 /// Writes every configured summary. The JSON first, since it is the one always expected.
