@@ -38,7 +38,8 @@ impl Req {
     }
 
     fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{} {}: body is not JSON ({e}): {}", self.method, self.path, self.body))
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("{} {}: body is not JSON ({e}): {}", self.method, self.path, self.body))
     }
 }
 
@@ -137,7 +138,10 @@ fn answer(stream: std::net::TcpStream, log: &Mutex<Vec<Req>>, route: &Route) -> 
     };
     let seen = {
         let mut log = log.lock().unwrap();
-        let n = log.iter().filter(|r| r.method == req.method && r.path == req.path).count();
+        let n = log
+            .iter()
+            .filter(|r| r.method == req.method && r.path == req.path)
+            .count();
         log.push(req.clone());
         n
     };
@@ -289,7 +293,9 @@ fn route(forge: Forge, builds: Builds, write: (u16, &'static str)) -> impl Fn(&R
                     Some(cloud_page(vec![cloud_pr(COMMIT)], None))
                 } else if p == format!("{repo}/pullrequests/1") {
                     Some(cloud_pr(COMMIT).to_string())
-                } else if p == format!("{repo}/commit/{COMMIT}/statuses") || p == format!("{repo}/pullrequests/1/statuses") {
+                } else if p == format!("{repo}/commit/{COMMIT}/statuses")
+                    || p == format!("{repo}/pullrequests/1/statuses")
+                {
                     let values = list
                         .iter()
                         .map(|(k, s)| json!({"type": "build", "key": k, "name": k, "state": s, "url": format!("https://ci.example/{k}")}))
@@ -305,7 +311,9 @@ fn route(forge: Forge, builds: Builds, write: (u16, &'static str)) -> impl Fn(&R
                 } else if p == format!("/rest/build-status/latest/commits/{COMMIT}") {
                     let values = list
                         .iter()
-                        .map(|(k, s)| json!({"key": k, "name": k, "state": s, "url": format!("https://ci.example/{k}")}))
+                        .map(
+                            |(k, s)| json!({"key": k, "name": k, "state": s, "url": format!("https://ci.example/{k}")}),
+                        )
                         .collect();
                     Some(dc_page(values))
                 } else {
@@ -352,9 +360,11 @@ fn route(forge: Forge, builds: Builds, write: (u16, &'static str)) -> impl Fn(&R
                     let mut statuses = vec![json!({"id": 1, "name": "unit", "status": Builds::gitlab(builds.unit()),
                                                     "allow_failure": false, "pipeline_id": 501, "ref": "feature/x"})];
                     if builds == Builds::OwnFailedPost {
-                        statuses.push(json!({"id": 2, "name": "pr-status", "status": "failed", "allow_failure": false,
+                        statuses.push(
+                            json!({"id": 2, "name": "pr-status", "status": "failed", "allow_failure": false,
                                              "pipeline_id": 900, "ref": "feature/x",
-                                             "target_url": "https://gitlab.example/group/widget/-/pipelines/900"}));
+                                             "target_url": "https://gitlab.example/group/widget/-/pipelines/900"}),
+                        );
                     }
                     Some(Value::Array(statuses).to_string())
                 } else {
@@ -480,11 +490,18 @@ fn check_body(forge: Forge, builds: Builds, ran: &Ran, req: &Req) {
     let (method, path) = write_target(forge);
     assert_eq!((req.method.as_str(), req.path.as_str()), (method, path.as_str()));
     assert!(
-        req.header("content-type").is_some_and(|c| c.starts_with("application/json")),
+        req.header("content-type")
+            .is_some_and(|c| c.starts_with("application/json")),
         "{req:?}"
     );
-    let auth = req.header("authorization").or(req.header("private-token")).unwrap_or("");
-    assert!(auth.contains(TOKEN), "the post carries the lookup's credentials: {req:?}");
+    let auth = req
+        .header("authorization")
+        .or(req.header("private-token"))
+        .unwrap_or("");
+    assert!(
+        auth.contains(TOKEN),
+        "the post carries the lookup's credentials: {req:?}"
+    );
     let body = req.json();
     let message = ran.summary()["message"].as_str().unwrap().to_string();
     let unmet = if outcome == "pass" { "none" } else { "builds-passed" };
@@ -509,7 +526,10 @@ fn check_body(forge: Forge, builds: Builds, ran: &Ran, req: &Req) {
                 assert_eq!(body["result"], want, "{body:#}");
                 assert_eq!(body["details"], message.as_str(), "{body:#}");
             } else {
-                assert!(body.get("report_type").is_none(), "not in Data Center's report: {body:#}");
+                assert!(
+                    body.get("report_type").is_none(),
+                    "not in Data Center's report: {body:#}"
+                );
                 match outcome {
                     "pass" => assert_eq!(body["result"], "PASS", "{body:#}"),
                     "fail" => assert_eq!(body["result"], "FAIL", "{body:#}"),
@@ -532,8 +552,14 @@ fn check_body(forge: Forge, builds: Builds, ran: &Ran, req: &Req) {
                     .clone()
             };
             assert_eq!(row("Gate"), json!({"title": "Gate", "type": "TEXT", "value": outcome}));
-            assert_eq!(row("Approvals"), json!({"title": "Approvals", "type": "NUMBER", "value": 1}));
-            assert_eq!(row("Builds"), json!({"title": "Builds", "type": "TEXT", "value": builds_row}));
+            assert_eq!(
+                row("Approvals"),
+                json!({"title": "Approvals", "type": "NUMBER", "value": 1})
+            );
+            assert_eq!(
+                row("Builds"),
+                json!({"title": "Builds", "type": "TEXT", "value": builds_row})
+            );
             assert_eq!(
                 row("Unmet conditions"),
                 json!({"title": "Unmet conditions", "type": "TEXT", "value": unmet})
@@ -553,7 +579,11 @@ fn check_body(forge: Forge, builds: Builds, ran: &Ran, req: &Req) {
             assert_eq!(body["state"], state, "{body:#}");
             assert_eq!(body["context"], "pr-status", "{body:#}");
             assert_eq!(body["target_url"], run_link(forge), "{body:#}");
-            assert_eq!(body["description"], format!("pr-status {outcome}: {message}"), "{body:#}");
+            assert_eq!(
+                body["description"],
+                format!("pr-status {outcome}: {message}"),
+                "{body:#}"
+            );
         }
         Forge::Gitlab => {
             let state = match outcome {
@@ -564,7 +594,11 @@ fn check_body(forge: Forge, builds: Builds, ran: &Ran, req: &Req) {
             assert_eq!(body["state"], state, "{body:#}");
             assert_eq!(body["name"], "pr-status", "{body:#}");
             assert_eq!(body["target_url"], run_link(forge), "{body:#}");
-            assert_eq!(body["description"], format!("pr-status {outcome}: {message}"), "{body:#}");
+            assert_eq!(
+                body["description"],
+                format!("pr-status {outcome}: {message}"),
+                "{body:#}"
+            );
             // The running pipeline is for this commit: the status goes there (never counted).
             assert_eq!(body["pipeline_id"], 55, "{body:#}");
             assert!(body.get("ref").is_none(), "{body:#}");
@@ -620,12 +654,18 @@ fn a_refused_post_warns_once_naming_the_permission_and_keeps_the_exit_code() {
     let cases = vec![
         (
             Forge::Cloud,
-            (403, r#"{"type": "error", "error": {"message": "Your credentials lack one or more required privilege scopes."}}"#),
+            (
+                403,
+                r#"{"type": "error", "error": {"message": "Your credentials lack one or more required privilege scopes."}}"#,
+            ),
             vec!["repository:write", "Code Insights"],
         ),
         (
             Forge::Datacenter,
-            (401, r#"{"errors": [{"message": "You are not permitted to access this resource"}]}"#),
+            (
+                401,
+                r#"{"errors": [{"message": "You are not permitted to access this resource"}]}"#,
+            ),
             vec!["Repository write", "Code Insights"],
         ),
         (
@@ -723,11 +763,7 @@ fn posted_once_after_wait_for_builds_decided() {
         .env("POLL_INTERVAL", "1")
         .run();
     assert_eq!(ran.code, 0, "{}", ran.stderr);
-    let status_reads = server
-        .requests()
-        .iter()
-        .filter(|r| r.path.ends_with("/status"))
-        .count();
+    let status_reads = server.requests().iter().filter(|r| r.path.ends_with("/status")).count();
     assert_eq!(status_reads, 3, "polled until decided");
     check_body(Forge::Github, Builds::Pass, &ran, &server.the_write());
 }
@@ -747,7 +783,10 @@ fn a_failing_server_is_retried_by_the_usual_rules_then_warned_about() {
         .lines()
         .find(|l| l.starts_with("pr-status: warning:"))
         .unwrap_or_else(|| panic!("{}", ran.stderr));
-    assert!(warning.contains("502") && warning.contains("gave up after 4 attempts"), "{warning}");
+    assert!(
+        warning.contains("502") && warning.contains("gave up after 4 attempts"),
+        "{warning}"
+    );
 }
 
 #[test]
@@ -805,7 +844,10 @@ fn a_link_with_credentials_is_never_posted_and_descriptions_fit_github() {
     assert!(!body.to_string().contains("hunter2"));
     let d = body["description"].as_str().unwrap();
     assert_eq!(d.chars().count(), 140, "GitHub caps descriptions at 140: {d}");
-    assert!(d.starts_with("pr-status fail: no pull request into xxx") && d.ends_with('…'), "{d}");
+    assert!(
+        d.starts_with("pr-status fail: no pull request into xxx") && d.ends_with('…'),
+        "{d}"
+    );
 }
 
 #[test]
