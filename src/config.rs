@@ -362,6 +362,7 @@ struct CommonEnv {
     http_retry_delay_ms: Option<String>,
     index_wait: Option<String>,
     debug: Option<String>,
+    post_result: Option<String>,
     ssl_cert_file: Option<String>,
     // Only read for provider detection.
     bitbucket_server_url: Option<String>,
@@ -450,6 +451,8 @@ pub struct Config {
     pub outputs: Outputs,
     pub http: HttpSettings,
     pub current_run: CurrentRun,
+    /// `POST_RESULT`: post the verdict to the forge (docs/post-result.md).
+    pub post_result: bool,
     /// The whole environment, for the provider to read its own variables from.
     pub vars: Vars,
 }
@@ -491,6 +494,9 @@ impl Config {
             .unwrap_or(false)
             // RUNNER_DEBUG=1: GitHub's "enable debug logging" re-run switch.
             || vars.get("RUNNER_DEBUG") == Some("1");
+        let post_result = problems
+            .check(parse_bool("POST_RESULT", env.post_result.as_deref(), false))
+            .unwrap_or(false);
         let ignore_builds: Vec<String> = env
             .ignore_builds
             .as_deref()
@@ -545,6 +551,7 @@ impl Config {
                 proxy,
             },
             current_run: CurrentRun::from_vars(&vars),
+            post_result,
             vars,
         };
         if problems.is_empty() {
@@ -732,7 +739,7 @@ mod tests {
         assert_eq!(c.wait_for_builds, Duration::ZERO);
         assert_eq!(c.http.timeout, Duration::from_secs(30));
         assert_eq!(c.outputs.json, PathBuf::from("pr-status.json"));
-        assert!(c.require.is_empty() && !c.http.debug);
+        assert!(c.require.is_empty() && !c.http.debug && !c.post_result);
     }
 
     #[test]
@@ -742,6 +749,7 @@ mod tests {
             ("HTTP_TIMEOUT", "0"),
             ("WAIT_FOR_BUILDS", "soon"),
             ("DEBUG", "maybe"),
+            ("POST_RESULT", "sometimes"),
             ("REQUIRE", "open,green"),
             ("SSL_CERT_FILE", "/nonexistent/ca.pem"),
         ] {

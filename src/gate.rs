@@ -186,12 +186,13 @@ impl Gate {
             .collect()
     }
 
-    /// Marks the builds that `builds-passed` leaves out: `IGNORE_BUILDS` (key or name) and
-    /// the running pipeline's own status.
+    /// Marks the builds that `builds-passed` leaves out: `IGNORE_BUILDS` (key or name), the
+    /// running pipeline's own status, and the status pr-status itself posts (`POST_RESULT`,
+    /// whether or not it is on in this run): its own verdict is never read back as a build.
     fn mark_ignored(&self, pr: &mut PullRequest) {
         for b in &mut pr.builds {
             let listed = self.ignore_builds.iter().any(|i| names(i, b));
-            b.ignored = listed || self.current_run.is_own(b);
+            b.ignored = listed || self.current_run.is_own(b) || crate::post::is_own_post(b);
             b.required = self.required_builds.iter().any(|r| names(r, b));
         }
     }
@@ -432,6 +433,21 @@ mod tests {
         assert_eq!(d.outcome, Outcome::Pass);
         assert_eq!(d.pull_requests[0].build_summary.successful, 1);
         assert!(d.pull_requests[0].pr.builds[0].ignored);
+    }
+
+    #[test]
+    fn its_own_posted_verdict_never_counts() {
+        let mut p = pr(1, PrState::Open);
+        p.builds = vec![
+            build("pr-status", BuildState::Failed),
+            Build::new("k-1", Some("pr-status".into()), BuildState::Inprogress, None),
+            build("unit", BuildState::Successful),
+        ];
+        let d = gate("builds-passed").decide(vec![p], None);
+        assert_eq!(d.outcome, Outcome::Pass, "{}", d.message);
+        let builds = &d.pull_requests[0].pr.builds;
+        assert!(builds[0].ignored && builds[1].ignored && !builds[2].ignored);
+        assert_eq!(d.pull_requests[0].build_summary.successful, 1);
     }
 
     #[test]

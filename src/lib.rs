@@ -12,6 +12,7 @@ pub mod gate;
 pub mod http;
 pub mod interrupt;
 pub mod model;
+pub mod post;
 pub mod provider;
 pub mod proxy;
 pub mod summary;
@@ -107,7 +108,10 @@ fn finish(
         }
     }
     if github_actions {
-        say(std::io::stdout(), &redactor.redact(&summary::github::annotations(&summary)));
+        say(
+            std::io::stdout(),
+            &redactor.redact(&summary::github::annotations(&summary)),
+        );
     }
     summary.exit_code
 }
@@ -269,8 +273,10 @@ async fn drive<P: Provider>(mut p: P, cfg: &Config, summary: &mut Summary, redac
             continue;
         }
         summary.set_decision(decision);
-        return Ok(());
+        break;
     }
+    post::publish(&p, cfg, summary, redactor).await;
+    Ok(())
 }
 
 /// Writes every configured summary. The JSON first, since it is the one always expected.

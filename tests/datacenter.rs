@@ -132,7 +132,9 @@ fn commit_lookup_pages_and_maps_every_field() {
         .expect_sent(1)
         .create();
     let builds = auth_is(get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))), &bearer);
-    let builds = ok(builds, fixture("datacenter/build-statuses.json")).expect_sent(1).create();
+    let builds = ok(builds, fixture("datacenter/build-statuses.json"))
+        .expect_sent(1)
+        .create();
     let builds2 = auth_is(get(&mut s, &format!("{}{}", builds_path(HEAD2), q(0))), &bearer);
     let builds2 = ok(
         builds2,

@@ -574,8 +574,10 @@ fn the_running_jobs_own_check_run_never_holds_the_gate() {
     let mut server = Server::new();
     mock_pulls(&mut server, COMMIT, vec![pr(1, COMMIT)]);
     mock_reviews(&mut server, 1, vec![]);
+    // The job running the step. Not named `pr-status`: a build of that name is the tool's own
+    // verdict and never counts in any run (docs/post-result.md).
     let own = check_run(
-        "pr-status",
+        "gate",
         "in_progress",
         None,
         "https://github.com/acme/widget/actions/runs/777/job/31",

@@ -845,7 +845,8 @@ fn the_running_pipelines_statuses_never_hold_the_gate_even_when_it_is_not_the_he
     // on the same commit, whose jobs are still running or waiting for it.
     let own = json!([
         status(21, "build", Some(600), "success"),
-        status(22, "pr-status", Some(600), "running"),
+        // The job running the step; not `pr-status`, which never counts (docs/post-result.md).
+        status(22, "gate", Some(600), "running"),
         status(23, "deploy", Some(600), "created"),
         status(24, "release", Some(600), "manual"),
     ]);
@@ -864,7 +865,7 @@ fn the_running_pipelines_statuses_never_hold_the_gate_even_when_it_is_not_the_he
         [
             t("pipeline", "SUCCESSFUL", false),
             t("build", "SUCCESSFUL", true),
-            t("pr-status", "INPROGRESS", true),
+            t("gate", "INPROGRESS", true),
             t("deploy", "INPROGRESS", true),
             t("release", "STOPPED", true),
         ]

@@ -29,6 +29,12 @@ pub trait Provider {
     /// The HTTP client, for its redactor and request count (none for the demo).
     fn http(&self) -> Option<&Http>;
     async fn lookup(&mut self) -> Result<Lookup>;
+    /// `POST_RESULT`: posts the decided verdict to the forge once (docs/post-result.md). A
+    /// refusal names the write permission it needs (`post::refused`). The default, for the
+    /// demo, posts nothing and says so.
+    async fn post_result(&self, _verdict: &crate::post::Verdict) -> Result<()> {
+        crate::post::nowhere(self.kind().as_str())
+    }
 }
 
 /// True when a (possibly abbreviated) commit id names the same commit as another.
