@@ -126,8 +126,6 @@ fn packaging_docs_and_workflows_name_cargo_tomls_version() {
 }
 
 #[test]
-#[ignore = "README.md is being restructured: its `prstatus/pr-status@v1` action refs must become \
-            @v<version>; the release workflow runs this test with --include-ignored"]
 fn readme_names_cargo_tomls_version() {
     let bad: Vec<String> = mismatches(&repo(), VERSION, true)
         .into_iter()
