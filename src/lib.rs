@@ -166,6 +166,7 @@ async fn execute(
     // that cannot be replaced is found while nothing has been sent, and an earlier run's
     // verdict cannot outlive a run killed mid-lookup.
     let held = Summary::placeholder();
+    let mut bad_paths: Vec<Error> = Vec::new();
     for (variable, path) in outputs.named() {
         let append = variable.starts_with("GITHUB_");
         let placeholder = match variable {
@@ -180,8 +181,11 @@ async fn execute(
         });
         if let Err(e) = checked {
             unwritable.push(variable);
-            return Err(e);
+            bad_paths.push(e);
         }
+    }
+    if !bad_paths.is_empty() {
+        return Err(with_other_problems(bad_paths, vars, demo));
     }
     let cfg = Config::from_vars(vars, demo)?;
     summary.require = cfg.require.clone();
@@ -210,6 +214,34 @@ async fn execute(
         }
         ProviderKind::Github => drive(provider::github::Github::from_config(&cfg)?, &cfg, summary, redactor).await,
         ProviderKind::Gitlab => drive(provider::gitlab::Gitlab::from_config(&cfg)?, &cfg, summary, redactor).await,
+    }
+}
+
+/// The output-path errors, and every other configuration problem of the same run, in one
+/// error (one line each): nothing is sent either way, and one run names everything to fix.
+/// A single bad path with nothing else wrong stays the `io` error it is.
+fn with_other_problems(mut paths: Vec<Error>, vars: Vars, demo: bool) -> Error {
+    let others = match Config::from_vars(vars, demo) {
+        Err(e) => Some(e),
+        Ok(cfg) => provider_problems(&cfg),
+    };
+    if paths.len() == 1 && others.is_none() {
+        return paths.remove(0);
+    }
+    let lines = paths.iter().chain(others.iter()).flat_map(Error::lines);
+    Error::configs(lines)
+}
+
+/// What the configured provider's own validation refuses, if anything (it sends nothing).
+fn provider_problems(cfg: &Config) -> Option<Error> {
+    match cfg.provider {
+        ProviderKind::Demo => None,
+        ProviderKind::BitbucketCloud => provider::bitbucket_cloud::BitbucketCloud::from_config(cfg).err(),
+        ProviderKind::BitbucketDatacenter => {
+            provider::bitbucket_datacenter::BitbucketDatacenter::from_config(cfg).err()
+        }
+        ProviderKind::Github => provider::github::Github::from_config(cfg).err(),
+        ProviderKind::Gitlab => provider::gitlab::Gitlab::from_config(cfg).err(),
     }
 }
 

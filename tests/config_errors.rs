@@ -211,3 +211,17 @@ fn help_mentions_provider() {
     assert!(r.stdout.contains("PROVIDER"), "{}", r.stdout);
     assert!(r.stdout.contains("bitbucket-datacenter"), "{}", r.stdout);
 }
+
+#[test]
+fn a_bad_output_path_is_named_with_every_other_problem() {
+    // A folder where the Markdown file belongs, and a GitHub job without its token or commit:
+    // one run names all three.
+    let folder = tempfile::tempdir().unwrap();
+    let folder = folder.path().to_str().unwrap().to_string();
+    let (_r, lines) = problems(&[
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_REPOSITORY", "acme/widget"),
+        ("SUMMARY_MARKDOWN_FILE", folder.as_str()),
+    ]);
+    names_each(&lines, &["SUMMARY_MARKDOWN_FILE", "GITHUB_TOKEN", "GITHUB_SHA"]);
+}
