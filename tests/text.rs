@@ -36,9 +36,13 @@ fn no_bidi(what: &str, text: &str) {
 fn no_injected_command(what: &str, text: &str) {
     for line in text.split(['\n', '\r']) {
         // pr-status's own annotations: the verdict, and one per unmet condition.
-        let own = ["::error title=pr-status", "::warning title=pr-status", "::notice title=pr-status"]
-            .iter()
-            .any(|p| line.starts_with(p));
+        let own = [
+            "::error title=pr-status",
+            "::warning title=pr-status",
+            "::notice title=pr-status",
+        ]
+        .iter()
+        .any(|p| line.starts_with(p));
         assert!(
             !line.trim_start().starts_with("::") || own,
             "{what} has a line that is a workflow command: {line:?}\nall of it:\n{text}"
