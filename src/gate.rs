@@ -160,7 +160,8 @@ impl Gate {
             // A draft flag the server does not report counts as not a draft (SPEC).
             Condition::NotDraft => pr.draft != Some(true),
             Condition::Approved => pr.approvals >= self.min_approvals,
-            Condition::NoChangesRequested => pr.changes_requested == 0,
+            // Unknown verdicts cannot pass: a missing reviewers list is not "nobody objects".
+            Condition::NoChangesRequested => pr.changes_requested == 0 && !pr.reviews_unknown,
             // Unknown tasks cannot pass: the provider check refuses this condition where the
             // forge has no tasks, so `None` here means the server left the count out.
             Condition::NoOpenTasks => pr.open_tasks == Some(0),
@@ -282,6 +283,8 @@ impl Gate {
                     let unmet: Vec<_> = e.unmet.iter().map(|c| c.as_str()).collect();
                     let why = if e.pr.builds_unknown && e.unmet.contains(&Condition::BuildsPassed) {
                         " (its head commit was not sent, so its builds are unknown)"
+                    } else if e.pr.reviews_unknown && e.unmet.contains(&Condition::NoChangesRequested) {
+                        " (the forge sent no reviewer verdicts, so changes requested are unknown)"
                     } else {
                         ""
                     };

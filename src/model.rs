@@ -135,6 +135,10 @@ pub struct PullRequest {
     /// `builds-passed` is never met. Not in the summaries (the builds list is empty there).
     #[serde(skip)]
     pub builds_unknown: bool,
+    /// The forge sent no reviewer verdicts at all (the list was left out, or its API is
+    /// missing on an older server): `no-changes-requested` is never met. Not in the summaries.
+    #[serde(skip)]
+    pub reviews_unknown: bool,
 }
 
 impl PullRequest {
@@ -159,6 +163,7 @@ impl PullRequest {
             comment_count: None,
             builds: Vec::new(),
             builds_unknown: false,
+            reviews_unknown: false,
         }
     }
 

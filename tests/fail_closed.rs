@@ -642,3 +642,29 @@ fn a_cloud_index_of_many_pages_with_size_on_every_page_passes() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.summary()["pull_requests"].as_array().unwrap().len(), 120);
 }
+
+#[test]
+fn no_reviewer_verdicts_at_all_never_pass_no_changes_requested() {
+    // GitLab without the reviewers API (404 on older servers): nobody's verdict is known.
+    let forge = Forge::Gitlab;
+    let reviewers = forge.endpoints()[3].clone();
+    let server = forge_except(forge, reviewers, Reply::json(404, forge.error_body("404 Not found")));
+    let r = run_forge(forge, &server.url, &[("REQUIRE", "no-changes-requested")]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("changes requested are unknown"), "{}", r.stdout);
+    let r = run_forge(forge, &server.url, &[("REQUIRE", "open")]);
+    assert_eq!(r.code, 0, "the rest of the MR is still reported: {}", r.stderr);
+
+    // Bitbucket Cloud: a PR without its participants list.
+    let server = serve(|req, _| {
+        if req.path().ends_with("/statuses") {
+            Reply::json(200, support::EMPTY_PAGE)
+        } else {
+            let mut pr = cloud_pr(7, "Fix");
+            pr.as_object_mut().unwrap().remove("participants");
+            Reply::json(200, common::cloud_page(vec![pr], None))
+        }
+    });
+    let r = step().cloud(&server.url).env("REQUIRE", "no-changes-requested").run();
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+}

@@ -743,6 +743,8 @@ impl ApiPr {
         pr.open_tasks = self.task_count;
         pr.comment_count = self.comment_count;
         let author = self.author.unwrap_or_default();
+        // Without the participants list no verdict is known (the `fields=` list asks for it).
+        pr.reviews_unknown = self.participants.is_none();
         let reviews = self.participants.unwrap_or_default().into_iter().filter_map(|p| {
             let user = p.user.unwrap_or_default();
             if user.same(&author) {

@@ -600,6 +600,8 @@ impl ApiPr {
         // needs work); the author never counts, and nobody counts twice.
         let mut seen: Vec<User> = Vec::new();
         let mut reviews: Vec<Reviewer> = Vec::new();
+        // Neither list sent: no verdict is known.
+        pr.reviews_unknown = self.reviewers.is_none() && self.participants.is_none();
         let reviewers = self.reviewers.unwrap_or_default().into_iter().map(|p| (p, true));
         let participants = self.participants.unwrap_or_default().into_iter().map(|p| (p, false));
         for (p, is_reviewer) in reviewers.chain(participants) {

@@ -664,7 +664,9 @@ impl ApiMr {
         let approvers: Vec<ApiUser> = approvals
             .map(|a| a.approved_by.into_iter().filter_map(|x| x.user).collect())
             .unwrap_or_default();
-        // The reviewers API has each reviewer's state; older servers list reviewers only.
+        // The reviewers API has each reviewer's state; older servers list reviewers only, and
+        // then nobody's "changes requested" can be known.
+        pr.reviews_unknown = reviewers.is_none();
         let listed: Vec<(ApiUser, Option<String>)> = match reviewers {
             Some(r) => r.into_iter().filter_map(|x| Some((x.user?, x.state))).collect(),
             None => self
