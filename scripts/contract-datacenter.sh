@@ -91,6 +91,8 @@ scenario() {
     passed=$((passed + 1))
   else
     echo "FAIL  $name: $why" >&2
+    echo "      the requests that reached the server:" >&2
+    tail -n "$requests" "$work/requests.jsonl" | sed 's/^/      /' >&2
     failed=$((failed + 1))
   fi
 }
@@ -112,7 +114,9 @@ scenario "recorded danger-js PR (PROJ/repo #1)" 0 2 no BITBUCKET_PROJECT_KEY=PRO
   BITBUCKET_PR_ID=1 BITBUCKET_ACCESS_TOKEN=$token
 
 # Negative controls: the check must be able to fail.
-scenario "negative control: an answer with a build state the API does not have" 4 6 yes BITBUCKET_PROJECT_KEY=PROJ \
+# 7 requests: two PR pages, four attempts at the bad builds (Prism rejects each answer), and
+# the other PR head's builds, which the shared lookup flow reads before it reports the failed list.
+scenario "negative control: an answer with a build state the API does not have" 4 7 yes BITBUCKET_PROJECT_KEY=PROJ \
   BITBUCKET_COMMIT=badbadbadbadbadbadbadbadbadbadbadbadbad0 BITBUCKET_ACCESS_TOKEN=$token
 status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" \
   "$url/rest/api/latest/projects/PROJ/repos/widget/commits/$commit/builds")
