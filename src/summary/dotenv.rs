@@ -10,9 +10,11 @@ pub fn quote(value: &str) -> String {
     format!("'{}'", clean.replace('\'', r"'\''"))
 }
 
-pub fn render(s: &Summary) -> String {
+/// The dotenv keys and their values, in file order: the one list the dotenv file and the
+/// Bitbucket Pipelines variables file (`pipelines.rs`) both write.
+pub fn pairs(s: &Summary) -> [(&'static str, String); 14] {
     let f = Flat::of(s);
-    let pairs = [
+    [
         ("PR_STATUS_OUTCOME", s.outcome.as_str().to_string()),
         ("PR_STATUS_EXIT_CODE", s.exit_code.to_string()),
         ("PR_FOUND", f.found.to_string()),
@@ -27,8 +29,11 @@ pub fn render(s: &Summary) -> String {
         ("PR_DESTINATION_BRANCH", f.destination_branch),
         ("PR_APPROVALS", f.approvals),
         ("PR_CHANGES_REQUESTED", f.changes_requested),
-    ];
-    pairs.iter().map(|(k, v)| format!("{k}={}\n", quote(v))).collect()
+    ]
+}
+
+pub fn render(s: &Summary) -> String {
+    pairs(s).iter().map(|(k, v)| format!("{k}={}\n", quote(v))).collect()
 }
 
 #[cfg(test)]

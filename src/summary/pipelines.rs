@@ -11,7 +11,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use super::{Flat, Summary};
+use super::Summary;
 use crate::error::Result;
 
 /// The variable naming the file.
@@ -53,24 +53,10 @@ pub fn plain(value: &str) -> String {
 
 /// The lines appended: the dotenv summary's keys, in its order, each `KEY=value`.
 pub fn render(s: &Summary) -> String {
-    let f = Flat::of(s);
-    let pairs = [
-        ("PR_STATUS_OUTCOME", s.outcome.as_str().to_string()),
-        ("PR_STATUS_EXIT_CODE", s.exit_code.to_string()),
-        ("PR_FOUND", f.found.to_string()),
-        ("PR_COUNT", f.count.to_string()),
-        ("PR_ID", f.id),
-        ("PR_TITLE", f.title),
-        ("PR_STATE", f.state),
-        ("PR_URL", f.url),
-        ("PR_DRAFT", f.draft),
-        ("PR_AUTHOR", f.author),
-        ("PR_SOURCE_BRANCH", f.source_branch),
-        ("PR_DESTINATION_BRANCH", f.destination_branch),
-        ("PR_APPROVALS", f.approvals),
-        ("PR_CHANGES_REQUESTED", f.changes_requested),
-    ];
-    pairs.iter().map(|(k, v)| format!("{k}={}\n", plain(v))).collect()
+    super::dotenv::pairs(s)
+        .iter()
+        .map(|(k, v)| format!("{k}={}\n", plain(v)))
+        .collect()
 }
 
 /// Appends `lines` to the file at `path` in one write, starting a new line first when the file
