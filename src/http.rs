@@ -2,7 +2,7 @@
 //! proxies from the environment, retries with backoff and jitter, rate-limit waits, the
 //! same-origin guard for credentials, and errors that keep the server's own reason.
 
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -157,8 +157,6 @@ pub struct Http {
     requests: AtomicU32,
     /// Permits for requests in flight (`MAX_IN_FLIGHT`), held for one attempt each.
     in_flight: tokio::sync::Semaphore,
-    /// The most requests seen in flight at once, for DEBUG and the benchmark.
-    peak: AtomicUsize,
 }
 
 /// One page of a paged list, as a provider read it from one answer.
@@ -273,7 +271,6 @@ impl Http {
             redactor: Arc::new(redactor),
             requests: AtomicU32::new(0),
             in_flight: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
-            peak: AtomicUsize::new(0),
         })
     }
 
@@ -327,11 +324,6 @@ impl Http {
             url.set_fragment(Some(UNSENDABLE));
         }
         url
-    }
-
-    /// The most requests that were in flight at once so far.
-    pub fn peak_in_flight(&self) -> usize {
-        self.peak.load(Ordering::Relaxed)
     }
 
     /// Checks a link the server sent (pagination) before it is followed with credentials. A
@@ -466,8 +458,6 @@ impl Http {
             let outcome = {
                 // Held for this attempt only, never across a retry wait or a page.
                 let _permit = self.in_flight.acquire().await.ok();
-                let now = MAX_IN_FLIGHT - self.in_flight.available_permits();
-                self.peak.fetch_max(now, Ordering::Relaxed);
                 self.once(req, &what, &url).await
             };
             let retry = match outcome {
