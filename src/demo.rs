@@ -3,9 +3,8 @@
 
 use crate::error::Result;
 use crate::http::Http;
-use crate::model::{Build, BuildState, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer};
+use crate::model::{Build, BuildState, Lookup, LookupKind, PrState, PullRequest, Repository, ReviewState, Reviewer};
 use crate::provider::{Entry, Provider, ProviderKind};
-use crate::summary::Repository;
 
 pub const COMMIT: &str = "4f9c2e1d7b3a5c8e0f1a2b3c4d5e6f708192a3b4";
 

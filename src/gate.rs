@@ -8,7 +8,8 @@ use time::OffsetDateTime;
 
 use crate::ci::CurrentRun;
 use crate::error::{Error, Result};
-use crate::model::{Build, BuildState, BuildSummary, PrState, PullRequest};
+pub use crate::model::Outcome;
+use crate::model::{Build, BuildState, BuildSummary, Capabilities, PrState, PullRequest};
 
 /// One `REQUIRE` condition (SPEC "The gate").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -79,35 +80,33 @@ impl fmt::Display for Condition {
     }
 }
 
-/// The gate's verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Pass,
-    Fail,
-    Pending,
-    Error,
+impl Condition {
+    /// Whether a forge that reports `caps` can answer this condition. A draft flag or a
+    /// verdict the forge leaves out of one answer is judged per pull request (fail closed);
+    /// this is about what the forge has no notion of at all.
+    pub fn answerable(self, caps: &Capabilities) -> bool {
+        match self {
+            Condition::NoOpenTasks => caps.tasks,
+            _ => true,
+        }
+    }
 }
 
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Pass => "pass",
-            Outcome::Fail => "fail",
-            Outcome::Pending => "pending",
-            Outcome::Error => "error",
-        }
+/// `REQUIRE` conditions the forge `provider` cannot answer, given what it reports: a
+/// configuration error (SPEC: `no-open-tasks` on GitHub and GitLab), found before any request.
+pub fn refuse_unanswerable(require: &[Condition], caps: &Capabilities, provider: &str) -> Result<()> {
+    let refused: Vec<&str> = require
+        .iter()
+        .filter(|c| !c.answerable(caps))
+        .map(|c| c.as_str())
+        .collect();
+    if refused.is_empty() {
+        return Ok(());
     }
-
-    /// The exit code of a finished lookup (errors carry their own, see `Error::exit_code`).
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Outcome::Pass => 0,
-            Outcome::Fail => 1,
-            Outcome::Pending => 8,
-            Outcome::Error => 4,
-        }
-    }
+    Err(Error::config(format!(
+        "REQUIRE has {} which {provider} cannot answer: remove it from REQUIRE",
+        refused.join(", ")
+    )))
 }
 
 /// A pull request with the gate's judgement, as the summaries show it.
@@ -330,6 +329,22 @@ fn updated(e: &Evaluated) -> (Option<OffsetDateTime>, Option<&str>) {
 mod tests {
     use super::*;
     use crate::model::{ReviewState, Reviewer};
+
+    #[test]
+    fn conditions_a_forge_cannot_answer_are_refused_by_name() {
+        let all = Capabilities::ALL;
+        let mut no_tasks = Capabilities::ALL;
+        no_tasks.tasks = false;
+        let require = Condition::parse_list("open,no-open-tasks,builds-passed").unwrap();
+        assert!(refuse_unanswerable(&require, &all, "x").is_ok());
+        let err = refuse_unanswerable(&require, &no_tasks, "github").unwrap_err();
+        assert_eq!(err.kind(), crate::error::ErrorKind::Config);
+        assert_eq!(
+            err.to_string(),
+            "REQUIRE has no-open-tasks which github cannot answer: remove it from REQUIRE"
+        );
+        assert!(refuse_unanswerable(&require[..1], &no_tasks, "github").is_ok());
+    }
 
     /// The running Bitbucket Pipelines build number `n`.
     fn pipelines_build(n: u32) -> CurrentRun {

@@ -215,19 +215,7 @@ async fn drive(
     summary.provider = Some(p.kind().as_str());
     summary.repository = Some(p.repository());
     summary.commit = p.commit();
-    let refused: Vec<&str> = cfg
-        .require
-        .iter()
-        .filter(|c| p.unsupported().contains(c))
-        .map(|c| c.as_str())
-        .collect();
-    if !refused.is_empty() {
-        return Err(Error::config(format!(
-            "REQUIRE has {} which {} cannot answer: remove it from REQUIRE",
-            refused.join(", "),
-            p.kind().as_str()
-        )));
-    }
+    gate::refuse_unanswerable(&cfg.require, &p.capabilities(), p.kind().as_str())?;
     let gate = Gate {
         require: cfg.require.clone(),
         min_approvals: cfg.min_approvals,

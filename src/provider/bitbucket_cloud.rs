@@ -16,10 +16,9 @@ use crate::config::{self, Config, Problems, Vars};
 use crate::credentials::{secret_var, Auth, Form, Redactor, Secret};
 use crate::error::{Error, Result};
 use crate::http::{AuthHint, Http, Page as HttpPage};
-use crate::model::{Build, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer};
+use crate::model::{Build, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer, Repository};
 use crate::provider::flow::{self, Forge, Listed};
 use crate::provider::{parse_body, same_commit, server_commit, BitbucketStatus, Entry, Provider, ProviderKind};
-use crate::summary::Repository;
 
 const FORGE: &str = "Bitbucket Cloud";
 const DEFAULT_API: &str = "https://api.bitbucket.org/2.0";
@@ -541,7 +540,7 @@ impl Provider for BitbucketCloud {
 
 use serde_json::json;
 
-use crate::gate::Outcome;
+use crate::model::Outcome;
 use crate::post::{self, Verdict};
 
 /// What writing a report needs, for a refusal. Bitbucket's API description lists the read

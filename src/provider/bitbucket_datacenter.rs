@@ -23,10 +23,9 @@ use crate::config::{self, Config, Problems, Vars};
 use crate::credentials::{secret_var, Auth, Form, Redactor};
 use crate::error::{Error, Result};
 use crate::http::{AuthHint, Http, Page as HttpPage};
-use crate::model::{Build, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer};
+use crate::model::{Build, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer, Repository};
 use crate::provider::flow::{self, Forge, Listed};
 use crate::provider::{parse_body, same_commit, server_commit, BitbucketStatus, Entry, Provider, ProviderKind};
-use crate::summary::Repository;
 
 const FORGE: &str = "Bitbucket Data Center";
 /// Page sizes asked for; servers cap `limit` themselves (build statuses at 100).
@@ -682,7 +681,7 @@ pub fn parse_build_status_page(body: &[u8]) -> Result<Vec<Build>> {
 use reqwest::Method;
 use serde_json::json;
 
-use crate::gate::Outcome;
+use crate::model::Outcome;
 use crate::post::{self, Verdict};
 
 /// What writing a report needs, for a refusal. The 9.2 API description names no permission

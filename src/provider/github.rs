@@ -18,12 +18,11 @@ use crate::ci::{self, OwnRun};
 use crate::config::{self, Config, Outputs, Problems, Vars};
 use crate::credentials::{secret_var, Auth, Form, Redactor};
 use crate::error::{Error, Result};
-use crate::gate::Condition;
 use crate::http::{AuthHint, Http, Page as HttpPage};
-use crate::model::{Build, BuildState, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer};
+use crate::model::{Capabilities, Build, BuildState, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer, Repository};
 use crate::provider::flow::{self, Forge, Listed};
 use crate::provider::{parse_body, same_commit, server_commit, Entry, Provider, ProviderKind};
-use crate::summary::{Repository, Summary};
+use crate::summary::Summary;
 
 const FORGE: &str = "GitHub";
 const DEFAULT_API: &str = "https://api.github.com";
@@ -451,8 +450,10 @@ impl Provider for Github {
     }
 
     /// GitHub has no tasks: `no-open-tasks` could never be answered.
-    fn unsupported(&self) -> &'static [Condition] {
-        &[Condition::NoOpenTasks]
+    fn capabilities(&self) -> Capabilities {
+        let mut caps = Capabilities::ALL;
+        caps.tasks = false;
+        caps
     }
 
     fn http(&self) -> Option<&Http> {
@@ -823,7 +824,7 @@ pub fn parse_event(event_name: &str, payload: &[u8], github_sha: Option<&str>) -
 use reqwest::Method;
 use serde_json::json;
 
-use crate::gate::Outcome;
+use crate::model::Outcome;
 use crate::post::{self, Verdict};
 
 /// What posting a commit status needs, for a refusal.

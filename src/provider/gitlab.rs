@@ -33,12 +33,10 @@ use crate::ci::{self, OwnRun};
 use crate::config::{self, Config, Problems, Vars};
 use crate::credentials::{secret_var, Auth, Form, Redactor};
 use crate::error::{Error, Result};
-use crate::gate::Condition;
 use crate::http::{AuthHint, Http, Page as HttpPage};
-use crate::model::{Build, BuildState, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer};
+use crate::model::{Capabilities, Build, BuildState, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer, Repository};
 use crate::provider::flow::{self, Forge, Listed};
 use crate::provider::{parse_body, same_commit, server_commit, Entry, Provider, ProviderKind};
-use crate::summary::Repository;
 
 const FORGE: &str = "GitLab";
 const DEFAULT_API: &str = "https://gitlab.com/api/v4";
@@ -407,8 +405,10 @@ impl Provider for Gitlab {
     }
 
     /// GitLab has no tasks to count: `no-open-tasks` could never be answered.
-    fn unsupported(&self) -> &'static [Condition] {
-        &[Condition::NoOpenTasks]
+    fn capabilities(&self) -> Capabilities {
+        let mut caps = Capabilities::ALL;
+        caps.tasks = false;
+        caps
     }
 
     fn http(&self) -> Option<&Http> {
@@ -805,7 +805,7 @@ pub fn parse_commit_status_page(body: &[u8]) -> Result<Vec<Build>> {
 use reqwest::Method;
 use serde_json::json;
 
-use crate::gate::Outcome;
+use crate::model::Outcome;
 use crate::post::{self, Verdict};
 
 /// What posting a commit status needs, for a refusal.

@@ -31,11 +31,10 @@ use crate::ci::OwnRun;
 use crate::config::{Config, Outputs, Vars};
 use crate::credentials::Form;
 use crate::error::Result;
-use crate::gate::Condition;
 use crate::http::Http;
-use crate::model::Lookup;
+use crate::model::{Capabilities, Lookup, Repository};
 use crate::post::Verdict;
-use crate::summary::{Repository, Summary};
+use crate::summary::Summary;
 
 /// Which provider answers: its registry entry. Compared by name.
 pub type ProviderKind = &'static Entry;
@@ -110,9 +109,10 @@ pub trait Provider {
     fn repository(&self) -> Repository;
     /// The commit being looked up, when known before the lookup.
     fn commit(&self) -> Option<String>;
-    /// `REQUIRE` conditions this forge cannot answer: refused as a configuration error.
-    fn unsupported(&self) -> &'static [Condition] {
-        &[]
+    /// What this forge can report at all; the gate refuses the `REQUIRE` conditions it
+    /// could never answer (`gate::refuse_unanswerable`). Everything, unless said otherwise.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::ALL
     }
     /// The HTTP client, for its redactor and request count (none for the demo).
     fn http(&self) -> Option<&Http>;
@@ -131,7 +131,7 @@ pub trait DynProvider {
     fn kind(&self) -> ProviderKind;
     fn repository(&self) -> Repository;
     fn commit(&self) -> Option<String>;
-    fn unsupported(&self) -> &'static [Condition];
+    fn capabilities(&self) -> Capabilities;
     fn http(&self) -> Option<&Http>;
     fn lookup(&mut self) -> LocalBoxFuture<'_, Result<Lookup>>;
     fn post_result<'a>(&'a self, verdict: &'a Verdict) -> LocalBoxFuture<'a, Result<()>>;
@@ -147,8 +147,8 @@ impl<P: Provider> DynProvider for P {
     fn commit(&self) -> Option<String> {
         Provider::commit(self)
     }
-    fn unsupported(&self) -> &'static [Condition] {
-        Provider::unsupported(self)
+    fn capabilities(&self) -> Capabilities {
+        Provider::capabilities(self)
     }
     fn http(&self) -> Option<&Http> {
         Provider::http(self)
