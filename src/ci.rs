@@ -4,7 +4,7 @@
 //! Each CI contributes how it names its running build (`OwnRun`): a forge's CI through its
 //! registry entry (`provider::Entry::own_run`), Jenkins here, since it serves every forge.
 
-use crate::config::Vars;
+use crate::env::Vars;
 use crate::model::Build;
 
 /// One CI's running build: its id, and how that CI's statuses name it.

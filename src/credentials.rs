@@ -150,12 +150,12 @@ impl Redactor {
 /// never part of a credential: they are removed, with a DEBUG note naming the variable (never
 /// the value). A value of blanks only counts as unset. Blanks or control characters inside
 /// the value are left for `Auth` to refuse.
-pub fn secret_var(vars: &crate::config::Vars, name: &str) -> Option<Secret> {
+pub fn secret_var(vars: &crate::env::Vars, name: &str) -> Option<Secret> {
     let raw = vars.get(name)?;
     let value = raw.trim();
-    if value.len() != raw.len() && crate::config::parse_bool("DEBUG", vars.get("DEBUG"), false).unwrap_or(false) {
+    if value.len() != raw.len() && crate::env::parse_bool("DEBUG", vars.get("DEBUG"), false).unwrap_or(false) {
         let removed = raw.chars().count() - value.chars().count();
-        crate::debug_line(&format!(
+        crate::say::debug_line(&format!(
             "{name} had {removed} blank character(s) at its start or end (a paste or file read?): removed, the rest is used"
         ));
     }
@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn secrets_lose_blanks_at_their_ends_only() {
-        let vars = crate::config::Vars::from_pairs([
+        let vars = crate::env::Vars::from_pairs([
             ("A".to_string(), " tok-1\r\n".to_string()),
             ("B".to_string(), " \t\n".to_string()),
             ("C".to_string(), "in side".to_string()),

@@ -140,6 +140,20 @@ pub struct Gate {
     pub current_run: CurrentRun,
 }
 
+/// The name pr-status posts its verdict under (`POST_RESULT`): the Code Insights report key
+/// on Bitbucket, the status context on GitHub, the status name on GitLab. A build of that key
+/// or name is never counted (`is_own_post`).
+pub const POSTED_NAME: &str = "pr-status";
+
+/// Whether `build` is a status pr-status itself posted (GitHub contexts are case-insensitive).
+pub fn is_own_post(build: &Build) -> bool {
+    build.key.eq_ignore_ascii_case(POSTED_NAME)
+        || build
+            .name
+            .as_deref()
+            .is_some_and(|n| n.eq_ignore_ascii_case(POSTED_NAME))
+}
+
 /// Whether `b` is the build a `REQUIRED_BUILDS` or `IGNORE_BUILDS` entry names (key or name).
 fn names(entry: &str, b: &Build) -> bool {
     entry == b.key || b.name.as_deref() == Some(entry)
@@ -192,7 +206,7 @@ impl Gate {
     fn mark_ignored(&self, pr: &mut PullRequest) {
         for b in &mut pr.builds {
             let listed = self.ignore_builds.iter().any(|i| names(i, b));
-            b.ignored = listed || self.current_run.is_own(b) || crate::post::is_own_post(b);
+            b.ignored = listed || self.current_run.is_own(b) || is_own_post(b);
             b.required = self.required_builds.iter().any(|r| names(r, b));
         }
     }

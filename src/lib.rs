@@ -6,7 +6,7 @@
 pub mod ci;
 pub mod config;
 pub mod credentials;
-pub mod demo;
+pub mod env;
 pub mod error;
 pub mod gate;
 pub mod http;
@@ -15,9 +15,14 @@ pub mod model;
 pub mod post;
 pub mod provider;
 pub mod proxy;
+pub mod say;
 pub mod summary;
 pub mod text;
 pub mod write;
+
+pub use provider::demo;
+/// `say::debug_line`, where the HTTP client calls it.
+pub(crate) use say::debug_line;
 
 use std::time::Instant;
 
@@ -26,6 +31,7 @@ use credentials::Redactor;
 use error::{Error, Result};
 use gate::{Gate, Outcome};
 use provider::{registry, DynProvider};
+use say::say;
 use summary::Summary;
 
 /// Runs the step with the given environment and returns the exit code. Never panics on bad
@@ -108,18 +114,6 @@ fn finish(mut summary: Summary, outputs: &Outputs, redactor: &Redactor, unwritab
         say(std::io::stdout(), &redactor.redact(&ci_output));
     }
     summary.exit_code
-}
-
-/// Prints, and ignores a failure: a closed pipe (`| head -c 100`) or a full disk on stdout must
-/// not turn the documented exit code into a panic (`print!` panics on EPIPE), and the summary
-/// files hold the same report.
-/// One `DEBUG` line on stderr; a closed or full stderr is no reason to panic.
-pub(crate) fn debug_line(text: &str) {
-    say(std::io::stderr(), &format!("pr-status: debug: {text}\n"));
-}
-
-fn say(mut to: impl std::io::Write, text: &str) {
-    let _ = to.write_all(text.as_bytes()).and_then(|()| to.flush());
 }
 
 /// Longest error message kept, in characters: room for any sentence the step writes with the
@@ -259,7 +253,11 @@ async fn drive(
         summary.set_decision(decision);
         break;
     }
-    post::publish(&*p, cfg, summary, redactor).await;
+    // POST_RESULT: the decided verdict, posted once; a failure is a warning, never the verdict.
+    if let Some(verdict) = post::prepare(cfg, summary, redactor) {
+        let posted = p.post_result(&verdict).await;
+        post::report(posted, &verdict, p.kind().as_str(), cfg, redactor);
+    }
     Ok(())
 }
 

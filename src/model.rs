@@ -3,6 +3,12 @@
 
 use serde::Serialize;
 
+/// True when a (possibly abbreviated) commit id names the same commit as another.
+pub fn same_commit(a: &str, b: &str) -> bool {
+    let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+    a.len().min(b.len()) >= 7 && (a.starts_with(&b) || b.starts_with(&a))
+}
+
 /// The repository a lookup is about, as the summaries name it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Repository {

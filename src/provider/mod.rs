@@ -4,6 +4,7 @@
 //! needs: its `PROVIDER` name, detection, variables, credential forms, construction, the CI's
 //! own run and output conventions), and one line in the `forges!` list below.
 
+pub mod demo;
 pub(crate) mod flow;
 pub mod registry;
 
@@ -161,22 +162,14 @@ impl<P: Provider> DynProvider for P {
     }
 }
 
-/// True when a (possibly abbreviated) commit id names the same commit as another.
-pub fn same_commit(a: &str, b: &str) -> bool {
-    let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
-    a.len().min(b.len()) >= 7 && (a.starts_with(&b) || b.starts_with(&a))
-}
+pub use crate::config::server_commit;
+pub use crate::model::same_commit;
 
 /// Parses one answer body the way `Response::json` does (the same `http::parse_json`), without
 /// the request: the providers' public `parse_*` functions, which property tests and fuzzing
 /// call, go through it so that they exercise the lookup's own deserialization.
 pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(what: &str, body: &[u8]) -> Result<T> {
     crate::http::parse_json(what, None, &reqwest::header::HeaderMap::new(), body)
-}
-
-/// Validates a commit id the server sent before it goes into a URL.
-pub fn server_commit(hash: &str) -> Option<String> {
-    crate::config::commit("server", hash).ok()
 }
 
 /// A Bitbucket build status, as Cloud (`commitstatus`) and Data Center (build-status API) both

@@ -17,7 +17,7 @@ use super::{bitbucket_cloud, DynProvider, Entry};
 pub static DEFAULT: &Entry = &bitbucket_cloud::ENTRY;
 
 /// `pr-status demo`: built-in sample data; never detected, and not a `PROVIDER` value.
-pub static DEMO: &Entry = &crate::demo::ENTRY;
+pub static DEMO: &Entry = &super::demo::ENTRY;
 
 /// The forges in detection order.
 fn by_precedence() -> Vec<&'static Entry> {
