@@ -3,28 +3,30 @@
 
 use std::fmt;
 
+use crate::exit::ExitCode;
+
 /// A failure of the step, with the one sentence a user reads.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A variable is missing or invalid. Exit 2; nothing was sent.
+    /// A variable is missing or invalid. `ExitCode::Config`; nothing was sent.
     #[error("{0}")]
     Config(String),
-    /// An output path cannot be written. Exit 2; names the variable.
+    /// An output path cannot be written. `ExitCode::Config`; names the variable.
     #[error("{0}")]
     Io(String),
-    /// The server refused the credentials (401) or their permissions (403). Exit 3.
+    /// The server refused the credentials (401) or their permissions (403). `ExitCode::Auth`.
     #[error("{message}")]
     Auth { status: u16, message: String },
-    /// The API answered with an error, nonsense, or not found, after retries. Exit 4.
+    /// The API answered with an error, nonsense, or not found, after retries. `ExitCode::Api`.
     #[error("{message}")]
     Api { status: Option<u16>, message: String },
-    /// The API could not be reached, or timed out, after retries. Exit 4.
+    /// The API could not be reached, or timed out, after retries. `ExitCode::Api`.
     #[error("{0}")]
     Network(String),
-    /// The commit index was still being built when the wait ran out. Exit 8.
+    /// The commit index was still being built when the wait ran out. `ExitCode::Pending`.
     #[error("{0}")]
     Indexing(String),
-    /// SIGTERM, SIGINT or SIGHUP ended the run before its verdict. Exit 128 + `number`
+    /// SIGTERM, SIGINT or SIGHUP ended the run before its verdict. `ExitCode::Interrupted`, 128 + `number`
     /// (143, 130, 129), as a shell reports a process killed by that signal.
     #[error("{message}")]
     Interrupted { number: u8, message: String },
@@ -98,14 +100,14 @@ impl Error {
         }
     }
 
-    /// The documented exit code (README, SPEC "Exit codes").
-    pub fn exit_code(&self) -> u8 {
+    /// The documented exit code (`ExitCode`).
+    pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Config(_) | Error::Io(_) => 2,
-            Error::Auth { .. } => 3,
-            Error::Api { .. } | Error::Network(_) => 4,
-            Error::Indexing(_) => 8,
-            Error::Interrupted { number, .. } => 128 + number,
+            Error::Config(_) | Error::Io(_) => ExitCode::Config,
+            Error::Auth { .. } => ExitCode::Auth,
+            Error::Api { .. } | Error::Network(_) => ExitCode::Api,
+            Error::Indexing(_) => ExitCode::Pending,
+            Error::Interrupted { number, .. } => ExitCode::Interrupted { signal: *number },
         }
     }
 

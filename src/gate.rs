@@ -443,7 +443,7 @@ mod tests {
     fn outcomes_and_exit_codes() {
         let g = gate("open,builds-passed");
         let d = g.decide(vec![], Some("abcdef1234567"));
-        assert_eq!((d.outcome, d.outcome.exit_code()), (Outcome::Fail, 1));
+        assert_eq!((d.outcome, d.outcome.exit_code().code()), (Outcome::Fail, 1));
         assert!(d.message.contains("abcdef123456"));
         assert_eq!(gate("").decide(vec![], None).outcome, Outcome::Pass);
 
@@ -451,7 +451,7 @@ mod tests {
         running.builds = vec![build("a", BuildState::Successful), build("b", BuildState::Inprogress)];
         let d = g.decide(vec![running.clone()], None);
         assert_eq!(
-            (d.outcome, d.outcome.exit_code(), d.selected),
+            (d.outcome, d.outcome.exit_code().code(), d.selected),
             (Outcome::Pending, 8, Some(5))
         );
 

@@ -1,13 +1,20 @@
 //! pr-status: find every pull request that contains the commit being built, decide the gate,
 //! write the summaries, and return the exit code the pipeline acts on.
 //!
-//! `run()` is the whole step: configuration -> provider lookup -> gate -> summaries.
+//! The step in layers, outermost first (docs/architecture.md):
+//! - `run_step`: the whole step, ended early by SIGTERM, SIGINT or SIGHUP;
+//! - `complete_step`: turns any failure into the summary's error, writes and reports it
+//!   (`write_and_report`), and returns its `ExitCode`;
+//! - `configure_and_look_up`: checks the output paths, reads the configuration, builds the
+//!   provider (`provider::registry`);
+//! - `look_up_and_decide`: looks up, decides the gate, polls while builds run, posts the verdict.
 
 pub mod ci;
 pub mod config;
 pub mod credentials;
 pub mod env;
 pub mod error;
+pub mod exit;
 pub mod gate;
 pub mod http;
 pub mod interrupt;
@@ -29,6 +36,7 @@ use std::time::Instant;
 use config::{Config, Outputs, Vars};
 use credentials::Redactor;
 use error::{Error, Result};
+use exit::ExitCode;
 use gate::{Gate, Outcome};
 use provider::{registry, DynProvider};
 use say::say;
@@ -38,7 +46,7 @@ use summary::Summary;
 /// input: every failure becomes one line on stderr, a summary with `outcome: error`, and the
 /// documented code. SIGTERM, SIGINT and SIGHUP end it with `outcome: error`, `error.kind:
 /// interrupted`, and 128 + the signal's number (`interrupt`).
-pub async fn run(vars: Vars, demo: bool) -> u8 {
+pub async fn run_step(vars: Vars, demo: bool) -> ExitCode {
     // Before anything else, so that no moment of the run ends by a signal's default action
     // (or, as PID 1 of a container, ignores it).
     let mut signals = interrupt::Signals::install();
@@ -49,22 +57,23 @@ pub async fn run(vars: Vars, demo: bool) -> u8 {
     // (blocking) code with no await inside, so a signal never cuts a write in half.
     tokio::select! {
         biased;
-        code = step(vars, demo, &outputs, &ci_vars) => code,
+        code = complete_step(vars, demo, &outputs, &ci_vars) => code,
         signal = signals.recv() => {
             let e = signal.error();
             let mut summary = Summary::new();
             summary.set_error(&e, e.to_string());
-            finish(summary, &outputs, &Redactor::default(), &[], &ci_vars)
+            write_and_report(summary, &outputs, &Redactor::default(), &[], &ci_vars)
         }
     }
 }
 
-/// The whole step: configuration, lookup, gate, summaries.
-async fn step(vars: Vars, demo: bool, outputs: &Outputs, ci_vars: &Vars) -> u8 {
+/// The whole step to its summary: configuration, lookup, gate; a failure of any of them
+/// becomes the summary's error. Then the summaries are written and the code returned.
+async fn complete_step(vars: Vars, demo: bool, outputs: &Outputs, ci_vars: &Vars) -> ExitCode {
     let mut summary = Summary::new();
     let mut redactor = Redactor::default();
     let mut unwritable: Vec<&'static str> = Vec::new();
-    if let Err(e) = execute(vars, demo, outputs, &mut summary, &mut redactor, &mut unwritable).await {
+    if let Err(e) = configure_and_look_up(vars, demo, outputs, &mut summary, &mut redactor, &mut unwritable).await {
         let message = error_message(&e, &redactor);
         summary.set_error(&e, message);
     }
@@ -76,14 +85,20 @@ async fn step(vars: Vars, demo: bool, outputs: &Outputs, ci_vars: &Vars) -> u8 {
             readers.extend(write::wait_for_reader(variable, path).await);
         }
     }
-    let code = finish(summary, outputs, &redactor, &unwritable, ci_vars);
+    let code = write_and_report(summary, outputs, &redactor, &unwritable, ci_vars);
     drop(readers);
     code
 }
 
 /// Writes the summaries, reports on stdout (the verdict) or stderr (the error), and returns
 /// the exit code.
-fn finish(mut summary: Summary, outputs: &Outputs, redactor: &Redactor, unwritable: &[&str], ci_vars: &Vars) -> u8 {
+fn write_and_report(
+    mut summary: Summary,
+    outputs: &Outputs,
+    redactor: &Redactor,
+    unwritable: &[&str],
+    ci_vars: &Vars,
+) -> ExitCode {
     summary.redact(redactor);
     if let Err(e) = write_outputs(&summary, outputs, redactor, unwritable) {
         // Only reachable when a file that passed the pre-flight check fails at the end (or a
@@ -140,7 +155,9 @@ fn clip(message: &str) -> String {
     format!("{head}…{tail}")
 }
 
-async fn execute(
+/// Checks the output paths (placeholders written), reads the configuration, builds the
+/// provider, and looks up (`look_up_and_decide`). Nothing is sent before all of it is valid.
+async fn configure_and_look_up(
     vars: Vars,
     demo: bool,
     outputs: &Outputs,
@@ -180,7 +197,7 @@ async fn execute(
     summary.min_approvals = cfg.min_approvals;
     summary.destination_branch = cfg.destination_branch.clone();
     summary.required_builds = cfg.required_builds.clone();
-    drive((forge.open)(&cfg)?, &cfg, summary, redactor).await
+    look_up_and_decide((forge.open)(&cfg)?, &cfg, summary, redactor).await
 }
 
 /// The output-path errors, and every other configuration problem of the same run, in one
@@ -200,7 +217,7 @@ fn with_other_problems(mut paths: Vec<Error>, vars: Vars, demo: bool) -> Error {
 
 /// Looks up, decides, and keeps polling while the gate is pending on running builds and
 /// `WAIT_FOR_BUILDS` allows.
-async fn drive(
+async fn look_up_and_decide(
     mut p: Box<dyn DynProvider>,
     cfg: &Config,
     summary: &mut Summary,

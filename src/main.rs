@@ -42,8 +42,12 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            // --help and --version are not errors; anything else is a usage error (exit 2).
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            // --help and --version are not errors; anything else is a usage error.
+            return if e.use_stderr() {
+                pr_status::exit::ExitCode::Config.into()
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     let demo = cli.demo || matches!(cli.command, Some(Command::Demo));
@@ -54,9 +58,10 @@ fn main() -> ExitCode {
                 std::io::stderr(),
                 "pr-status: error: cannot start the async runtime: {e}"
             );
-            return ExitCode::from(4);
+            return pr_status::exit::ExitCode::Api.into();
         }
     };
-    let code = runtime.block_on(pr_status::run(pr_status::config::Vars::from_env(), demo));
-    ExitCode::from(code)
+    runtime
+        .block_on(pr_status::run_step(pr_status::config::Vars::from_env(), demo))
+        .into()
 }

@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use crate::exit::ExitCode;
+
 /// True when a (possibly abbreviated) commit id names the same commit as another.
 pub fn same_commit(a: &str, b: &str) -> bool {
     let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
@@ -56,12 +58,12 @@ impl Outcome {
     }
 
     /// The exit code of a finished lookup (errors carry their own, see `Error::exit_code`).
-    pub fn exit_code(self) -> u8 {
+    pub fn exit_code(self) -> ExitCode {
         match self {
-            Outcome::Pass => 0,
-            Outcome::Fail => 1,
-            Outcome::Pending => 8,
-            Outcome::Error => 4,
+            Outcome::Pass => ExitCode::Pass,
+            Outcome::Fail => ExitCode::Fail,
+            Outcome::Pending => ExitCode::Pending,
+            Outcome::Error => ExitCode::Api,
         }
     }
 }

@@ -12,13 +12,14 @@ use serde::Serialize;
 
 use crate::credentials::Redactor;
 use crate::error::{Error, ErrorKind};
+use crate::exit::ExitCode;
 use crate::gate::{Condition, Decision, Evaluated, Outcome};
 use crate::model::{LookupKind, Repository};
 
 /// The `exit_code` of the "no verdict yet" placeholder. The schema's codes have none for "the
 /// run never finished" (a SIGKILL'd process exits 137); 4, "no usable answer", is what a
 /// pipeline should do with it: stop, and run the step again.
-pub const PLACEHOLDER_EXIT_CODE: u8 = 4;
+pub const PLACEHOLDER_EXIT_CODE: ExitCode = ExitCode::Api;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Tool {
@@ -49,7 +50,7 @@ pub struct Summary {
     pub required_builds: Vec<String>,
     pub lookup: Option<LookupKind>,
     pub outcome: Outcome,
-    pub exit_code: u8,
+    pub exit_code: ExitCode,
     pub message: String,
     pub selected_pr: Option<u64>,
     pub pull_requests: Vec<Evaluated>,
@@ -75,7 +76,7 @@ impl Summary {
             required_builds: Vec::new(),
             lookup: None,
             outcome: Outcome::Error,
-            exit_code: 2,
+            exit_code: ExitCode::Config,
             message: String::new(),
             selected_pr: None,
             pull_requests: Vec::new(),
