@@ -1,219 +1,18 @@
 //! Configuration read from the environment (with `envy`) and validated before anything is
 //! sent. Every error names the variable and the accepted values, and maps to exit 2.
 
-use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::ci::CurrentRun;
+pub use crate::env::{is_true, parse_bool, Vars};
 use crate::error::{Error, Result};
 use crate::gate::Condition;
 use crate::model::{Freshness, Wants};
 use crate::proxy::Proxies;
-
-/// A snapshot of the environment. Empty values count as unset: CI systems (GitHub action
-/// inputs above all) pass unset options as empty strings.
-///
-/// A value that is not UTF-8 is never converted (a lossy conversion sent an altered token and
-/// wrote the summary under another name): it is kept apart, `get` does not see it, and
-/// `Config::from_vars` refuses it when pr-status reads that variable (`refuse_not_utf8`).
-#[derive(Clone, Default)]
-pub struct Vars(BTreeMap<String, String>, BTreeMap<String, OsString>);
-
-/// Names only: the values include the credentials, and `Config` (which holds a `Vars`) may be
-/// debug-printed.
-impl std::fmt::Debug for Vars {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Vars").field(&self.0.keys().collect::<Vec<_>>()).finish()
-    }
-}
-
-/// Exact names pr-status reads outside the prefixes of `READ_PREFIXES`.
-const READ_NAMES: [&str; 21] = [
-    "PROVIDER",
-    "REQUIRE",
-    "REQUIRED_BUILDS",
-    "MIN_APPROVALS",
-    "FRESH_APPROVALS",
-    "POST_RESULT",
-    "DESTINATION_BRANCH",
-    "IGNORE_BUILDS",
-    "WAIT_FOR_BUILDS",
-    "POLL_INTERVAL",
-    "INDEX_WAIT",
-    "DEBUG",
-    "RUNNER_DEBUG",
-    "SSL_CERT_FILE",
-    "TF_BUILD",
-    "ALL_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-    "no_proxy",
-];
-/// Name prefixes of the variables pr-status reads (its own, and the CI systems' it knows).
-const READ_PREFIXES: [&str; 10] = [
-    "BITBUCKET_",
-    "GITHUB_",
-    "GITLAB_",
-    "CI_",
-    "GIT_",
-    "SUMMARY_",
-    "HTTP_",
-    "HTTPS_",
-    "BUILD_",
-    "SYSTEM_",
-];
-
-impl Vars {
-    /// The process environment. Values are taken as they are, not trimmed (secrets are
-    /// trimmed where they are read, `credentials::secret_var`).
-    pub fn from_env() -> Self {
-        let mut text = Vec::new();
-        let mut raw = BTreeMap::new();
-        for (k, v) in std::env::vars_os() {
-            // A name that is not UTF-8 cannot be one pr-status reads.
-            let Ok(k) = k.into_string() else { continue };
-            match v.into_string() {
-                Ok(v) => text.push((k, v)),
-                Err(v) if !v.is_empty() => {
-                    raw.insert(k, v);
-                }
-                Err(_) => {}
-            }
-        }
-        let mut vars = Self::from_pairs(text);
-        vars.1 = raw;
-        vars
-    }
-
-    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
-        Vars(
-            pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect(),
-            BTreeMap::new(),
-        )
-    }
-
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
-    }
-
-    /// A path variable, its bytes exactly as given, UTF-8 or not: an error summary still
-    /// lands at the path the user named, never at a look-alike.
-    pub fn path(&self, name: &str) -> Option<PathBuf> {
-        self.0
-            .get(name)
-            .map(PathBuf::from)
-            .or_else(|| self.1.get(name).map(PathBuf::from))
-    }
-
-    /// Exit 2 naming every variable pr-status reads whose value is not UTF-8.
-    pub fn refuse_not_utf8(&self) -> Result<()> {
-        let bad: Vec<&str> = self
-            .1
-            .keys()
-            .map(String::as_str)
-            .filter(|k| READ_NAMES.contains(k) || READ_PREFIXES.iter().any(|p| k.starts_with(p)))
-            .collect();
-        if bad.is_empty() {
-            return Ok(());
-        }
-        let (them, verb) = if bad.len() == 1 {
-            ("it", "holds")
-        } else {
-            ("them", "hold")
-        };
-        Err(Error::config(format!(
-            "{} {verb} bytes that are not UTF-8 (a value copied from a file in another encoding?): set {them} again as UTF-8 text",
-            bad.join(", ")
-        )))
-    }
-
-    /// Deserializes a typed view of the variables (field `foo_bar` reads `FOO_BAR`).
-    pub fn typed<T: DeserializeOwned>(&self) -> Result<T> {
-        envy::from_iter(self.0.iter().map(|(k, v)| (k.clone(), v.clone())))
-            .map_err(|e| Error::config(format!("invalid environment: {e}")))
-    }
-}
-
-/// The provider that answers the lookup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProviderKind {
-    BitbucketCloud,
-    BitbucketDatacenter,
-    Github,
-    Gitlab,
-    Demo,
-}
-
-impl ProviderKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProviderKind::BitbucketCloud => "bitbucket-cloud",
-            ProviderKind::BitbucketDatacenter => "bitbucket-datacenter",
-            ProviderKind::Github => "github",
-            ProviderKind::Gitlab => "gitlab",
-            ProviderKind::Demo => "demo",
-        }
-    }
-
-    /// SPEC's provider table: an explicit `PROVIDER` wins, else the first row that matches.
-    /// Returns how the choice was made too, for messages.
-    fn detect(env: &CommonEnv) -> Result<(ProviderKind, Detection)> {
-        if let Some(p) = &env.provider {
-            return match p.trim().to_ascii_lowercase().as_str() {
-                "bitbucket-cloud" => Ok((ProviderKind::BitbucketCloud, Detection::Explicit)),
-                "bitbucket-datacenter" => Ok((ProviderKind::BitbucketDatacenter, Detection::Explicit)),
-                "github" => Ok((ProviderKind::Github, Detection::Explicit)),
-                "gitlab" => Ok((ProviderKind::Gitlab, Detection::Explicit)),
-                _ => Err(Error::config(format!(
-                    "PROVIDER={p:?} is not a provider: use bitbucket-cloud, bitbucket-datacenter, github or gitlab"
-                ))),
-            };
-        }
-        // The table's rows in order: the variable that selects each, when set.
-        let rows = [
-            (
-                ProviderKind::BitbucketDatacenter,
-                env.bitbucket_server_url.is_some().then_some("BITBUCKET_SERVER_URL"),
-            ),
-            (
-                ProviderKind::BitbucketCloud,
-                if env.bitbucket_build_number.is_some() {
-                    Some("BITBUCKET_BUILD_NUMBER")
-                } else if env.bitbucket_workspace.is_some() {
-                    Some("BITBUCKET_WORKSPACE")
-                } else {
-                    None
-                },
-            ),
-            (
-                ProviderKind::Github,
-                is_true(env.github_actions.as_deref()).then_some("GITHUB_ACTIONS=true"),
-            ),
-            (
-                ProviderKind::Gitlab,
-                is_true(env.gitlab_ci.as_deref()).then_some("GITLAB_CI=true"),
-            ),
-        ];
-        let mut matched = rows.iter().filter_map(|(kind, why)| why.map(|w| (*kind, w)));
-        match matched.next() {
-            Some((kind, because)) => Ok((
-                kind,
-                Detection::Variable {
-                    because,
-                    outranked: matched.collect(),
-                },
-            )),
-            None => Ok((ProviderKind::BitbucketCloud, Detection::Default)),
-        }
-    }
-}
+pub use crate::text::without_userinfo;
 
 /// How the provider was chosen: by `PROVIDER`, or detected (SPEC "Providers").
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,9 +24,9 @@ pub enum Detection {
     /// matched too, with their variables.
     Variable {
         because: &'static str,
-        outranked: Vec<(ProviderKind, &'static str)>,
+        outranked: Vec<(&'static str, &'static str)>,
     },
-    /// Nothing matched: Bitbucket Cloud, the table's default.
+    /// Nothing matched: the table's default (`provider::registry::DEFAULT`).
     Default,
 }
 
@@ -237,8 +36,8 @@ impl Detection {
     /// `BITBUCKET_WORKSPACE` in a GitHub job reads "(provider bitbucket-cloud chosen because
     /// BITBUCKET_WORKSPACE is set, which outranks GITHUB_ACTIONS=true: set PROVIDER=github if
     /// that is meant)".
-    pub fn note(&self, kind: ProviderKind) -> Option<String> {
-        let chosen = format!("provider {} chosen because", kind.as_str());
+    pub fn note(&self, provider: &str) -> Option<String> {
+        let chosen = format!("provider {provider} chosen because");
         Some(match self {
             Detection::Explicit => return None,
             Detection::Variable { because, outranked } if outranked.is_empty() => {
@@ -246,10 +45,7 @@ impl Detection {
             }
             Detection::Variable { because, outranked } => {
                 let vars: Vec<&str> = outranked.iter().map(|(_, v)| *v).collect();
-                let providers: Vec<String> = outranked
-                    .iter()
-                    .map(|(k, _)| format!("PROVIDER={}", k.as_str()))
-                    .collect();
+                let providers: Vec<String> = outranked.iter().map(|(k, _)| format!("PROVIDER={k}")).collect();
                 format!(
                     "({chosen} {because} is set, which outranks {}: set {} if that is meant)",
                     vars.join(" and "),
@@ -376,14 +172,9 @@ fn freshness(text: Option<&str>) -> Result<Freshness> {
     }
 }
 
-fn is_true(v: Option<&str>) -> bool {
-    matches!(v.map(str::to_ascii_lowercase).as_deref(), Some("true" | "1" | "yes"))
-}
-
 /// The variables every provider shares (SPEC "Configuration"), as text; validated below.
 #[derive(Debug, Deserialize, Default)]
 struct CommonEnv {
-    provider: Option<String>,
     require: Option<String>,
     min_approvals: Option<String>,
     fresh_approvals: Option<String>,
@@ -398,12 +189,6 @@ struct CommonEnv {
     debug: Option<String>,
     post_result: Option<String>,
     ssl_cert_file: Option<String>,
-    // Only read for provider detection.
-    bitbucket_server_url: Option<String>,
-    bitbucket_build_number: Option<String>,
-    bitbucket_workspace: Option<String>,
-    github_actions: Option<String>,
-    gitlab_ci: Option<String>,
 }
 
 /// Where the summaries go. `json` is always written.
@@ -471,7 +256,8 @@ pub struct HttpSettings {
 /// The validated configuration of one run.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub provider: ProviderKind,
+    /// The `PROVIDER` value of the chosen forge (`provider::registry` maps it to its entry).
+    pub provider: &'static str,
     /// How `provider` was chosen, for messages.
     pub detection: Detection,
     pub require: Vec<Condition>,
@@ -497,20 +283,18 @@ pub struct Config {
 }
 
 impl Config {
-    /// Validates everything; `demo` skips provider detection. Every problem is named in one
-    /// error, one line each: the shared variables' and, when there are any, the detected
-    /// provider's own (so the run that reports a bad `MIN_APPROVALS` also reports a missing
-    /// `GITHUB_TOKEN`). With no shared problem the provider's `from_config` reports its own.
-    pub fn from_vars(vars: Vars, demo: bool) -> Result<Config> {
-        vars.refuse_not_utf8()?;
+    /// Reads and validates the shared variables (SPEC "Configuration") for the provider
+    /// `chosen` names (`None`: the choice itself failed, and is in `problems`). Each problem
+    /// goes into `problems`; the `Config` is only meant to be used when there is none.
+    /// `provider::registry::configure` is the whole configuration step, forge included.
+    pub fn read(
+        vars: Vars,
+        chosen: Option<(&'static str, Detection)>,
+        current_run: CurrentRun,
+        problems: &mut Problems,
+    ) -> Result<Config> {
         let env: CommonEnv = vars.typed()?;
-        let mut problems = Problems::default();
-        let (provider, detection) = if demo {
-            Some((ProviderKind::Demo, Detection::Explicit))
-        } else {
-            problems.check(ProviderKind::detect(&env))
-        }
-        .unzip();
+        let (provider, detection) = chosen.unzip();
         let require = problems
             .check(match &env.require {
                 Some(text) => Condition::parse_list(text),
@@ -568,11 +352,11 @@ impl Config {
         let proxy = problems.check(Proxies::from_vars(&vars)).unwrap_or_default();
         if debug {
             for note in proxy.notes() {
-                crate::debug_line(note);
+                crate::say::debug_line(note);
             }
         }
-        let cfg = Config {
-            provider: provider.unwrap_or(ProviderKind::BitbucketCloud),
+        Ok(Config {
+            provider: provider.unwrap_or_default(),
             detection: detection.unwrap_or(Detection::Explicit),
             require,
             min_approvals,
@@ -596,22 +380,10 @@ impl Config {
                 debug,
                 proxy,
             },
-            current_run: CurrentRun::from_vars(&vars),
+            current_run,
             post_result,
             vars,
-        };
-        if problems.is_empty() {
-            return Ok(cfg);
-        }
-        // The configuration is wrong: name the provider's problems in the same run. The
-        // provider is only built here to find them; nothing is sent.
-        if provider.is_some() {
-            if let Err(e) = cfg.provider_check() {
-                problems.check::<()>(Err(e));
-            }
-        }
-        problems.finish()?;
-        Err(Problems::incomplete())
+        })
     }
 
     /// What the forge must read beyond the common lookup (`model::Wants`).
@@ -621,36 +393,6 @@ impl Config {
             rules: self.min_approvals.is_none() || self.required_builds_auto || self.fresh_approvals == Freshness::Auto,
             freshness: self.fresh_approvals != Freshness::Any,
         }
-    }
-
-    /// Builds the provider from this configuration and drops it: its `Err` names every
-    /// problem with the provider's own variables.
-    fn provider_check(&self) -> Result<()> {
-        use crate::provider;
-        match self.provider {
-            ProviderKind::BitbucketCloud => provider::bitbucket_cloud::BitbucketCloud::from_config(self).map(drop),
-            ProviderKind::BitbucketDatacenter => {
-                provider::bitbucket_datacenter::BitbucketDatacenter::from_config(self).map(drop)
-            }
-            ProviderKind::Github => provider::github::Github::from_config(self).map(drop),
-            ProviderKind::Gitlab => provider::gitlab::Gitlab::from_config(self).map(drop),
-            ProviderKind::Demo => Ok(()),
-        }
-    }
-}
-
-/// SPEC: booleans accept `true/false/1/0/yes/no` in any case.
-pub fn parse_bool(name: &str, value: Option<&str>, default: bool) -> Result<bool> {
-    match value.map(|v| v.trim().to_ascii_lowercase()) {
-        None => Ok(default),
-        Some(v) => match v.as_str() {
-            "true" | "1" | "yes" => Ok(true),
-            "false" | "0" | "no" => Ok(false),
-            _ => Err(Error::config(format!(
-                "{name}={:?} is not a boolean: use true, false, 1, 0, yes or no",
-                value.unwrap_or_default()
-            ))),
-        },
     }
 }
 
@@ -691,29 +433,6 @@ pub fn parse_base_url(name: &str, text: &str) -> Result<reqwest::Url> {
     }
 }
 
-/// A URL's text with its userinfo (`user:password@`) replaced by `[redacted]@`, for messages
-/// and summaries. Works on text that does not parse as a URL, so it does not trust the URL's
-/// structure: everything between the scheme (with the `/` or `\` after it, which URL parsers
-/// accept in any number) and the last `@` is hidden, wherever that `@` is (an unencoded `#`,
-/// `?` or `/` in a password must not end the hidden part early).
-pub fn without_userinfo(text: &str) -> String {
-    let start = match text.find(':') {
-        Some(i)
-            if i > 0
-                && text[..i]
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
-        {
-            i + 1 + text[i + 1..].chars().take_while(|c| matches!(c, '/' | '\\')).count()
-        }
-        _ => 0,
-    };
-    match text[start..].rfind('@') {
-        Some(at) => format!("{}[redacted]{}", &text[..start], &text[start + at..]),
-        None => text.to_string(),
-    }
-}
-
 fn is_loopback(url: &reqwest::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
@@ -745,6 +464,11 @@ pub fn commit(name: &str, value: &str) -> Result<String> {
     }
 }
 
+/// Validates a commit id the server sent before it goes into a URL.
+pub fn server_commit(hash: &str) -> Option<String> {
+    commit("server", hash).ok()
+}
+
 /// A pull request number: a positive whole number.
 pub fn pr_id(name: &str, value: &str) -> Result<u64> {
     match value.trim().parse::<u64>() {
@@ -763,33 +487,21 @@ mod tests {
         Vars::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
     }
 
-    #[test]
-    fn provider_detection_follows_the_table() {
-        let detect = |p: &[(&str, &str)]| Config::from_vars(vars(p), false).map(|c| c.provider);
-        assert_eq!(detect(&[]).unwrap(), ProviderKind::BitbucketCloud);
-        assert_eq!(detect(&[("GITHUB_ACTIONS", "true")]).unwrap(), ProviderKind::Github);
-        assert_eq!(detect(&[("GITLAB_CI", "true")]).unwrap(), ProviderKind::Gitlab);
-        assert_eq!(
-            detect(&[("GITLAB_CI", "true"), ("BITBUCKET_SERVER_URL", "https://x")]).unwrap(),
-            ProviderKind::BitbucketDatacenter
-        );
-        assert_eq!(
-            detect(&[("GITHUB_ACTIONS", "true"), ("BITBUCKET_WORKSPACE", "w")]).unwrap(),
-            ProviderKind::BitbucketCloud
-        );
-        assert_eq!(
-            detect(&[("PROVIDER", "gitlab"), ("BITBUCKET_SERVER_URL", "https://x")]).unwrap(),
-            ProviderKind::Gitlab
-        );
-        assert!(detect(&[("PROVIDER", "svn")])
-            .unwrap_err()
-            .to_string()
-            .contains("PROVIDER"));
+    /// The shared configuration alone, as for an explicit `PROVIDER`.
+    fn shared(vars: Vars) -> Result<Config> {
+        let mut problems = Problems::default();
+        let cfg = Config::read(
+            vars,
+            Some(("bitbucket-cloud", Detection::Explicit)),
+            CurrentRun::default(),
+            &mut problems,
+        )?;
+        problems.finish().map(|()| cfg)
     }
 
     #[test]
     fn defaults_match_spec() {
-        let c = Config::from_vars(vars(&[]), false).unwrap();
+        let c = shared(vars(&[])).unwrap();
         assert_eq!(c.min_approvals, Some(1));
         assert_eq!(c.wait_for_builds, Duration::ZERO);
         assert_eq!(c.http.timeout, Duration::from_secs(30));
@@ -808,7 +520,7 @@ mod tests {
             ("REQUIRE", "open,green"),
             ("SSL_CERT_FILE", "/nonexistent/ca.pem"),
         ] {
-            let err = Config::from_vars(vars(&[(k, v)]), false).unwrap_err();
+            let err = shared(vars(&[(k, v)])).unwrap_err();
             assert_eq!(err.exit_code(), 2);
             assert!(err.to_string().contains(k), "{err}");
         }

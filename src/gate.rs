@@ -8,7 +8,8 @@ use time::OffsetDateTime;
 
 use crate::ci::CurrentRun;
 use crate::error::{Error, Result};
-use crate::model::{Build, BuildState, BuildSummary, Freshness, PrState, PullRequest};
+pub use crate::model::Outcome;
+use crate::model::{Build, BuildState, BuildSummary, Capabilities, Freshness, PrState, PullRequest};
 
 /// One `REQUIRE` condition (SPEC "The gate").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -83,35 +84,33 @@ impl fmt::Display for Condition {
     }
 }
 
-/// The gate's verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Pass,
-    Fail,
-    Pending,
-    Error,
+impl Condition {
+    /// Whether a forge that reports `caps` can answer this condition. A draft flag or a
+    /// verdict the forge leaves out of one answer is judged per pull request (fail closed);
+    /// this is about what the forge has no notion of at all.
+    pub fn answerable(self, caps: &Capabilities) -> bool {
+        match self {
+            Condition::NoOpenTasks => caps.tasks,
+            _ => true,
+        }
+    }
 }
 
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Pass => "pass",
-            Outcome::Fail => "fail",
-            Outcome::Pending => "pending",
-            Outcome::Error => "error",
-        }
+/// `REQUIRE` conditions the forge `provider` cannot answer, given what it reports: a
+/// configuration error (SPEC: `no-open-tasks` on GitHub and GitLab), found before any request.
+pub fn refuse_unanswerable(require: &[Condition], caps: &Capabilities, provider: &str) -> Result<()> {
+    let refused: Vec<&str> = require
+        .iter()
+        .filter(|c| !c.answerable(caps))
+        .map(|c| c.as_str())
+        .collect();
+    if refused.is_empty() {
+        return Ok(());
     }
-
-    /// The exit code of a finished lookup (errors carry their own, see `Error::exit_code`).
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Outcome::Pass => 0,
-            Outcome::Fail => 1,
-            Outcome::Pending => 8,
-            Outcome::Error => 4,
-        }
-    }
+    Err(Error::config(format!(
+        "REQUIRE has {} which {provider} cannot answer: remove it from REQUIRE",
+        refused.join(", ")
+    )))
 }
 
 /// A pull request with the gate's judgement, as the summaries show it.
@@ -163,6 +162,20 @@ pub struct Gate {
     /// `REQUIRED_BUILDS` has `auto`: each PR's rules add their required builds.
     pub required_builds_auto: bool,
     pub current_run: CurrentRun,
+}
+
+/// The name pr-status posts its verdict under (`POST_RESULT`): the Code Insights report key
+/// on Bitbucket, the status context on GitHub, the status name on GitLab. A build of that key
+/// or name is never counted (`is_own_post`).
+pub const POSTED_NAME: &str = "pr-status";
+
+/// Whether `build` is a status pr-status itself posted (GitHub contexts are case-insensitive).
+pub fn is_own_post(build: &Build) -> bool {
+    build.key.eq_ignore_ascii_case(POSTED_NAME)
+        || build
+            .name
+            .as_deref()
+            .is_some_and(|n| n.eq_ignore_ascii_case(POSTED_NAME))
 }
 
 /// Whether `b` is the build a `REQUIRED_BUILDS` or `IGNORE_BUILDS` entry names (key or name).
@@ -274,7 +287,7 @@ impl Gate {
         let required = self.required_for(pr).unwrap_or_default();
         for b in &mut pr.builds {
             let listed = self.ignore_builds.iter().any(|i| names(i, b));
-            b.ignored = listed || self.current_run.is_own(b) || crate::post::is_own_post(b);
+            b.ignored = listed || self.current_run.is_own(b) || is_own_post(b);
             b.required = required.iter().any(|r| names(r, b));
         }
     }
@@ -472,6 +485,32 @@ mod tests {
     use super::*;
     use crate::model::{ReviewState, Reviewer};
 
+    #[test]
+    fn conditions_a_forge_cannot_answer_are_refused_by_name() {
+        let all = Capabilities::ALL;
+        let mut no_tasks = Capabilities::ALL;
+        no_tasks.tasks = false;
+        let require = Condition::parse_list("open,no-open-tasks,builds-passed").unwrap();
+        assert!(refuse_unanswerable(&require, &all, "x").is_ok());
+        let err = refuse_unanswerable(&require, &no_tasks, "github").unwrap_err();
+        assert_eq!(err.kind(), crate::error::ErrorKind::Config);
+        assert_eq!(
+            err.to_string(),
+            "REQUIRE has no-open-tasks which github cannot answer: remove it from REQUIRE"
+        );
+        assert!(refuse_unanswerable(&require[..1], &no_tasks, "github").is_ok());
+    }
+
+    /// The running Bitbucket Pipelines build number `n`.
+    fn pipelines_build(n: u32) -> CurrentRun {
+        let vars = crate::config::Vars::from_pairs([("BITBUCKET_BUILD_NUMBER".to_string(), n.to_string())]);
+        CurrentRun::new(
+            crate::provider::bitbucket_cloud::pipelines_run(&vars)
+                .into_iter()
+                .collect(),
+        )
+    }
+
     fn pr(id: u64, state: PrState) -> PullRequest {
         let mut p = PullRequest::new(id, format!("PR {id}"), state);
         p.destination_branch = Some("main".into());
@@ -563,7 +602,7 @@ mod tests {
             build("unit", BuildState::Successful),
         ];
         let mut g = gate("builds-passed");
-        g.current_run.bitbucket_build_number = Some("7".into());
+        g.current_run = pipelines_build(7);
         assert_eq!(g.decide(vec![p.clone()], None).outcome, Outcome::Fail);
         g.ignore_builds = vec!["flaky".into()];
         let d = g.decide(vec![p], None);
@@ -644,7 +683,7 @@ mod tests {
             ),
         ];
         g.required_builds = vec!["Pipeline #7 for main".into()];
-        g.current_run.bitbucket_build_number = Some("7".into());
+        g.current_run = pipelines_build(7);
         assert_eq!(g.decide(vec![p], None).outcome, Outcome::Pending);
     }
 

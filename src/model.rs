@@ -3,6 +3,69 @@
 
 use serde::Serialize;
 
+/// True when a (possibly abbreviated) commit id names the same commit as another.
+pub fn same_commit(a: &str, b: &str) -> bool {
+    let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+    a.len().min(b.len()) >= 7 && (a.starts_with(&b) || b.starts_with(&a))
+}
+
+/// The repository a lookup is about, as the summaries name it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Repository {
+    pub full_name: String,
+    pub url: Option<String>,
+}
+
+/// What a forge can report at all. The gate refuses, before any request, the `REQUIRE`
+/// conditions a forge without the capability could never answer (`gate::refuse_unanswerable`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Pull requests have tasks (Bitbucket), so `open_tasks` can be counted.
+    pub tasks: bool,
+}
+
+impl Capabilities {
+    /// Everything the model holds.
+    pub const ALL: Capabilities = Capabilities { tasks: true };
+}
+
+impl Default for Capabilities {
+    fn default() -> Self {
+        Capabilities::ALL
+    }
+}
+
+/// The gate's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Pass,
+    Fail,
+    Pending,
+    Error,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Pending => "pending",
+            Outcome::Error => "error",
+        }
+    }
+
+    /// The exit code of a finished lookup (errors carry their own, see `Error::exit_code`).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Pass => 0,
+            Outcome::Fail => 1,
+            Outcome::Pending => 8,
+            Outcome::Error => 4,
+        }
+    }
+}
+
 /// SPEC's four pull-request states. GitHub/GitLab closed-unmerged map to `Declined`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]

@@ -15,14 +15,14 @@ use serde_json::{json, Value};
 use crate::config::{Config, Vars};
 use crate::credentials::Redactor;
 use crate::error::{Error, Result};
+pub use crate::gate::is_own_post;
 use crate::gate::{Condition, Outcome};
-use crate::model::{Build, BuildSummary};
-use crate::provider::{same_commit, Provider};
+use crate::model::{same_commit, BuildSummary};
 use crate::summary::Summary;
 
 /// The report key (Bitbucket), status context (GitHub) and status name (GitLab) pr-status
 /// posts under. A build of that key or name is never counted (`is_own_post`).
-pub const NAME: &str = "pr-status";
+pub const NAME: &str = crate::gate::POSTED_NAME;
 /// The report's title and reporter.
 pub const TITLE: &str = "pr-status";
 /// Longest message kept in a report's details (Data Center's limit; Cloud states none).
@@ -59,11 +59,6 @@ pub struct Verdict {
     pub gitlab_pipeline_id: Option<String>,
 }
 
-/// Whether `build` is a status pr-status itself posted (GitHub contexts are case-insensitive).
-pub fn is_own_post(build: &Build) -> bool {
-    build.key.eq_ignore_ascii_case(NAME) || build.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(NAME))
-}
-
 impl Verdict {
     /// The verdict of a finished lookup; `None` for an error, and `Err` naming why when the
     /// commit to post to is unknown.
@@ -79,7 +74,7 @@ impl Verdict {
             (Some(c), _) => Some(c),
             (None, h) => h,
         };
-        let Some(commit) = commit.and_then(|c| crate::provider::server_commit(&c)) else {
+        let Some(commit) = commit.and_then(|c| crate::config::server_commit(&c)) else {
             return Some(Err(
                 "the commit is unknown (no commit was given and the pull request's head commit was not sent)".into(),
             ));
@@ -163,7 +158,7 @@ impl Verdict {
 /// The running GitLab pipeline, when it was started for `commit`.
 fn running_pipeline(vars: &Vars, commit: &str) -> Option<String> {
     let sha = vars.get("CI_COMMIT_SHA")?;
-    let id = crate::ci::CurrentRun::from_vars(vars).gitlab_pipeline_id?;
+    let id = crate::ci::digits(vars, "CI_PIPELINE_ID")?;
     same_commit(sha.trim(), commit).then_some(id)
 }
 
@@ -193,7 +188,7 @@ fn web_link(text: &str, redactor: &Redactor) -> Option<String> {
 
 /// At most `max` characters, the cut marked with `…`.
 pub fn clip(text: &str, max: usize) -> String {
-    let text = crate::http::one_line(text, usize::MAX);
+    let text = crate::text::folded(text, usize::MAX);
     if text.chars().count() <= max {
         return text;
     }
@@ -223,47 +218,56 @@ pub fn refused(e: Error, needs: &str) -> Error {
     }
 }
 
-/// Posts the verdict once when `POST_RESULT` is on. Whatever happens, the summary and the
-/// exit code stay the gate's: a failure is one `pr-status: warning:` line on stderr.
-pub async fn publish<P: Provider>(p: &P, cfg: &Config, summary: &Summary, redactor: &Redactor) {
+/// The verdict to post once, when `POST_RESULT` is on and the gate decided (the caller hands
+/// it to `Provider::post_result`, then to `report`). Whatever happens, the summary and the
+/// exit code stay the gate's: a verdict that cannot be posted is one `pr-status: warning:`
+/// line on stderr.
+pub fn prepare(cfg: &Config, summary: &Summary, redactor: &Redactor) -> Option<Verdict> {
     if !cfg.post_result {
-        return;
+        return None;
     }
-    let warn = |why: &str| {
-        let line = clip(&redactor.redact(why), 1000);
-        eprintln!("pr-status: warning: the verdict was not posted: {line}");
-    };
-    let verdict = match Verdict::of(summary, &cfg.vars, redactor) {
-        None => return,
-        Some(Err(why)) => return warn(&why),
-        Some(Ok(v)) => v,
-    };
-    match p.post_result(&verdict).await {
+    match Verdict::of(summary, &cfg.vars, redactor)? {
+        Err(why) => {
+            warn(&why, redactor);
+            None
+        }
+        Ok(v) => Some(v),
+    }
+}
+
+/// What became of a post to the forge `provider`: a debug line, or the warning.
+pub fn report(result: Result<()>, verdict: &Verdict, provider: &str, cfg: &Config, redactor: &Redactor) {
+    match result {
         Ok(()) => {
             if cfg.http.debug {
                 eprintln!(
                     "pr-status: debug: posted the verdict ({}) as {NAME} to {} commit {}",
                     verdict.word(),
-                    p.kind().as_str(),
+                    provider,
                     &verdict.commit[..verdict.commit.len().min(12)]
                 );
             }
         }
-        Err(e) => warn(&e.to_string()),
+        Err(e) => warn(&e.to_string(), redactor),
     }
+}
+
+fn warn(why: &str, redactor: &Redactor) {
+    let line = clip(&redactor.redact(why), 1000);
+    eprintln!("pr-status: warning: the verdict was not posted: {line}");
 }
 
 /// What a provider without a forge (the demo) answers.
 pub fn nowhere(kind: &str) -> Result<()> {
     Err(Error::config(format!(
-        "{kind} has no forge to post to (POST_RESULT applies to bitbucket-cloud, bitbucket-datacenter, github and gitlab)"
+        "{kind} has no forge to post to (POST_RESULT applies to the forges, not to the demo)"
     )))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::BuildState;
+    use crate::model::{Build, BuildState};
 
     fn vars(pairs: &[(&str, &str)]) -> Vars {
         Vars::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))

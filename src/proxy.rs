@@ -19,8 +19,9 @@ use base64::Engine as _;
 
 use reqwest::Url;
 
-use crate::config::{without_userinfo, Vars};
+use crate::env::Vars;
 use crate::error::{Error, Result};
+use crate::text::without_userinfo;
 
 /// The variables a https request may take its proxy from, first found wins (curl's order).
 const HTTPS_VARIABLES: [&str; 4] = ["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"];
@@ -503,7 +504,7 @@ fn probe_connect(proxy: &ProxyUrl, dest: &str, timeout: Duration) -> Option<(u16
         return None;
     }
     let code = parts.next()?.parse::<u16>().ok()?;
-    let mut reason = crate::http::one_line(parts.next().unwrap_or(""), 100);
+    let mut reason = crate::text::folded(parts.next().unwrap_or(""), 100);
     // The reason is the proxy's text: it must not carry the credentials back into a message.
     if proxy.has_credentials() && ((password.len() >= 4 && reason.contains(&password)) || reason.contains(&encoded)) {
         reason = "[reason withheld: it held the proxy's credentials]".to_string();

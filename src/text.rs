@@ -67,6 +67,41 @@ pub fn one_line(text: &str, max: usize) -> String {
     out
 }
 
+/// Folds text to one line of at most `max` characters, control characters dropped (not
+/// shown, unlike `one_line`): for a server's words inside a sentence.
+pub fn folded(text: &str, max: usize) -> String {
+    let folded: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let cut: String = folded.chars().filter(|c| !c.is_control()).take(max).collect();
+    if folded.chars().count() > max {
+        format!("{cut}…")
+    } else {
+        cut
+    }
+}
+
+/// A URL's text with its userinfo (`user:password@`) replaced by `[redacted]@`, for messages
+/// and summaries. Works on text that does not parse as a URL, so it does not trust the URL's
+/// structure: everything between the scheme (with the `/` or `\` after it, which URL parsers
+/// accept in any number) and the last `@` is hidden, wherever that `@` is (an unencoded `#`,
+/// `?` or `/` in a password must not end the hidden part early).
+pub fn without_userinfo(text: &str) -> String {
+    let start = match text.find(':') {
+        Some(i)
+            if i > 0
+                && text[..i]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+        {
+            i + 1 + text[i + 1..].chars().take_while(|c| matches!(c, '/' | '\\')).count()
+        }
+        _ => 0,
+    };
+    match text[start..].rfind('@') {
+        Some(at) => format!("{}[redacted]{}", &text[..start], &text[start + at..]),
+        None => text.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

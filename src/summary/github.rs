@@ -10,7 +10,6 @@ use serde_json::Value;
 
 use super::{Flat, Summary};
 use crate::gate::{Condition, Evaluated, Outcome};
-use crate::http::one_line;
 
 /// The most the `json` output takes, in bytes as GitHub counts them (UTF-16).
 pub const JSON_MAX: usize = 480 * 1024;
@@ -147,7 +146,7 @@ pub fn annotations(s: &Summary) -> String {
             let message = format!(
                 "PR #{} \"{}\": {}",
                 e.pr.id,
-                one_line(&e.pr.title, 100),
+                crate::text::folded(&e.pr.title, 100),
                 why(e, *c, s.min_approvals)
             );
             out.push_str(&annotation(unmet, &title, &message));

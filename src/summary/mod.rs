@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::credentials::Redactor;
 use crate::error::{Error, ErrorKind};
 use crate::gate::{Condition, Decision, Evaluated, Outcome, Source};
-use crate::model::LookupKind;
+use crate::model::{LookupKind, Repository};
 
 /// The `exit_code` of the "no verdict yet" placeholder. The schema's codes have none for "the
 /// run never finished" (a SIGKILL'd process exits 137); 4, "no usable answer", is what a
@@ -24,12 +24,6 @@ pub const PLACEHOLDER_EXIT_CODE: u8 = 4;
 pub struct Tool {
     pub name: &'static str,
     pub version: &'static str,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Repository {
-    pub full_name: String,
-    pub url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
