@@ -10,6 +10,7 @@ use crate::ci::CurrentRun;
 pub use crate::env::{is_true, parse_bool, Vars};
 use crate::error::{Error, Result};
 use crate::gate::Condition;
+use crate::model::{Freshness, Wants};
 use crate::proxy::Proxies;
 pub use crate::text::without_userinfo;
 
@@ -118,14 +119,16 @@ impl Problems {
     }
 }
 
-/// `REQUIRED_BUILDS`: comma-separated keys or names, none of them also in `IGNORE_BUILDS`.
-fn required_builds(text: Option<&str>, ignored: &[String]) -> Result<Vec<String>> {
+/// `REQUIRED_BUILDS`: comma-separated keys or names, none of them also in `IGNORE_BUILDS`;
+/// `auto` among them adds the builds the repository's rules require. Returns the names and
+/// whether `auto` was given.
+fn required_builds(text: Option<&str>, ignored: &[String]) -> Result<(Vec<String>, bool)> {
     let mut out: Vec<String> = Vec::new();
+    let mut auto = false;
     for item in text.unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
         if item.eq_ignore_ascii_case("auto") {
-            return Err(Error::config(
-                "REQUIRED_BUILDS=auto (required builds from the repository's rules) is not supported yet: list the build keys or names, comma-separated",
-            ));
+            auto = true;
+            continue;
         }
         if ignored.iter().any(|i| i == item) {
             return Err(Error::config(format!(
@@ -136,7 +139,37 @@ fn required_builds(text: Option<&str>, ignored: &[String]) -> Result<Vec<String>
             out.push(item.to_string());
         }
     }
-    Ok(out)
+    Ok((out, auto))
+}
+
+/// `MIN_APPROVALS`: a number from 0 to 1000, or `auto` (the repository's rules decide).
+fn min_approvals(text: Option<&str>) -> Result<Option<u32>> {
+    match text.map(str::trim) {
+        Some(t) if t.eq_ignore_ascii_case("auto") => Ok(None),
+        other => parse_number("MIN_APPROVALS", other, 1, 0, 1000)
+            .map(|n| Some(n as u32))
+            .map_err(|_| {
+                Error::config(format!(
+                    "MIN_APPROVALS={:?} is not valid: use a whole number from 0 to 1000, or auto to take it from the repository's rules",
+                    other.unwrap_or_default()
+                ))
+            }),
+    }
+}
+
+/// `FRESH_APPROVALS`: a boolean (SPEC's spellings) or `auto`.
+fn freshness(text: Option<&str>) -> Result<Freshness> {
+    match text.map(str::trim) {
+        Some(t) if t.eq_ignore_ascii_case("auto") => Ok(Freshness::Auto),
+        other => parse_bool("FRESH_APPROVALS", other, false)
+            .map(|on| if on { Freshness::Fresh } else { Freshness::Any })
+            .map_err(|_| {
+                Error::config(format!(
+                    "FRESH_APPROVALS={:?} is not true, false or auto: use true to count only approvals given at the PR's current head, auto to follow the repository's rules",
+                    other.unwrap_or_default()
+                ))
+            }),
+    }
 }
 
 /// The variables every provider shares (SPEC "Configuration"), as text; validated below.
@@ -144,6 +177,7 @@ fn required_builds(text: Option<&str>, ignored: &[String]) -> Result<Vec<String>
 struct CommonEnv {
     require: Option<String>,
     min_approvals: Option<String>,
+    fresh_approvals: Option<String>,
     destination_branch: Option<String>,
     ignore_builds: Option<String>,
     required_builds: Option<String>,
@@ -227,11 +261,16 @@ pub struct Config {
     /// How `provider` was chosen, for messages.
     pub detection: Detection,
     pub require: Vec<Condition>,
-    pub min_approvals: u32,
+    /// `MIN_APPROVALS`; `None` for `auto` (the repository's rules decide).
+    pub min_approvals: Option<u32>,
+    /// `FRESH_APPROVALS`.
+    pub fresh_approvals: Freshness,
     pub destination_branch: Option<String>,
     pub ignore_builds: Vec<String>,
     /// `REQUIRED_BUILDS`: build keys or names that must report SUCCESSFUL for `builds-passed`.
     pub required_builds: Vec<String>,
+    /// `REQUIRED_BUILDS` has `auto`: the repository's rules add their required builds.
+    pub required_builds_auto: bool,
     pub wait_for_builds: Duration,
     pub poll_interval: Duration,
     pub outputs: Outputs,
@@ -262,12 +301,17 @@ impl Config {
                 None => Ok(Vec::new()),
             })
             .unwrap_or_default();
+        let min_approvals = problems
+            .check(min_approvals(env.min_approvals.as_deref()))
+            .unwrap_or(Some(1));
+        let fresh_approvals = problems
+            .check(freshness(env.fresh_approvals.as_deref()))
+            .unwrap_or_default();
         let mut number = |name: &str, value: &Option<String>, default: u64, min: u64, max: u64| {
             problems
                 .check(parse_number(name, value.as_deref(), default, min, max))
                 .unwrap_or(default)
         };
-        let min_approvals = number("MIN_APPROVALS", &env.min_approvals, 1, 0, 1000) as u32;
         let wait = number("WAIT_FOR_BUILDS", &env.wait_for_builds, 0, 0, 6 * 3600);
         let poll = number("POLL_INTERVAL", &env.poll_interval, 10, 1, 3600);
         let timeout = number("HTTP_TIMEOUT", &env.http_timeout, 30, 1, 3600);
@@ -292,7 +336,7 @@ impl Config {
                     .collect()
             })
             .unwrap_or_default();
-        let required_builds = problems
+        let (required_builds, required_builds_auto) = problems
             .check(required_builds(env.required_builds.as_deref(), &ignore_builds))
             .unwrap_or_default();
         let ssl_cert_file = env.ssl_cert_file.as_ref().map(PathBuf::from);
@@ -316,12 +360,14 @@ impl Config {
             detection: detection.unwrap_or(Detection::Explicit),
             require,
             min_approvals,
+            fresh_approvals,
             destination_branch: env
                 .destination_branch
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty()),
             ignore_builds,
             required_builds,
+            required_builds_auto,
             wait_for_builds: Duration::from_secs(wait),
             poll_interval: Duration::from_secs(poll),
             outputs: Outputs::from_vars(&vars),
@@ -338,6 +384,15 @@ impl Config {
             post_result,
             vars,
         })
+    }
+
+    /// What the forge must read beyond the common lookup (`model::Wants`).
+    pub fn wants(&self) -> Wants {
+        Wants {
+            verdict: self.require.contains(&Condition::Mergeable),
+            rules: self.min_approvals.is_none() || self.required_builds_auto || self.fresh_approvals == Freshness::Auto,
+            freshness: self.fresh_approvals != Freshness::Any,
+        }
     }
 }
 
@@ -447,7 +502,7 @@ mod tests {
     #[test]
     fn defaults_match_spec() {
         let c = shared(vars(&[])).unwrap();
-        assert_eq!(c.min_approvals, 1);
+        assert_eq!(c.min_approvals, Some(1));
         assert_eq!(c.wait_for_builds, Duration::ZERO);
         assert_eq!(c.http.timeout, Duration::from_secs(30));
         assert_eq!(c.outputs.json, PathBuf::from("pr-status.json"));

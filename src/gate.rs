@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use crate::ci::CurrentRun;
 use crate::error::{Error, Result};
 pub use crate::model::Outcome;
-use crate::model::{Build, BuildState, BuildSummary, Capabilities, PrState, PullRequest};
+use crate::model::{Build, BuildState, BuildSummary, Capabilities, Freshness, PrState, PullRequest};
 
 /// One `REQUIRE` condition (SPEC "The gate").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -26,10 +26,12 @@ pub enum Condition {
     NoOpenTasks,
     /// Every build not ignored is SUCCESSFUL; none at all also passes.
     BuildsPassed,
+    /// The forge's own merge verdict: no rule of the repository blocks the merge.
+    Mergeable,
 }
 
 impl Condition {
-    pub const ALL: [Condition; 8] = [
+    pub const ALL: [Condition; 9] = [
         Condition::Pr,
         Condition::Open,
         Condition::Merged,
@@ -38,6 +40,7 @@ impl Condition {
         Condition::NoChangesRequested,
         Condition::NoOpenTasks,
         Condition::BuildsPassed,
+        Condition::Mergeable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +53,7 @@ impl Condition {
             Condition::NoChangesRequested => "no-changes-requested",
             Condition::NoOpenTasks => "no-open-tasks",
             Condition::BuildsPassed => "builds-passed",
+            Condition::Mergeable => "mergeable",
         }
     }
 
@@ -126,17 +130,37 @@ pub struct Decision {
     pub message: String,
     pub selected: Option<u64>,
     pub pull_requests: Vec<Evaluated>,
+    /// The approvals threshold used (for the selected PR when it came from the rules).
+    pub min_approvals: u32,
+    pub min_approvals_source: Source,
+    /// `REQUIRED_BUILDS` as used, the rules' required builds included (for the selected PR).
+    pub required_builds: Vec<String>,
+}
+
+/// Where a threshold came from (`min_approvals_source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// The variable (`MIN_APPROVALS=2`).
+    Setting,
+    /// The repository's rules (`MIN_APPROVALS=auto`).
+    Rules,
 }
 
 /// The gate's settings.
 #[derive(Debug, Clone, Default)]
 pub struct Gate {
     pub require: Vec<Condition>,
-    pub min_approvals: u32,
+    /// `MIN_APPROVALS`; `None` for `auto`: each PR's rules say.
+    pub min_approvals: Option<u32>,
+    /// `FRESH_APPROVALS`.
+    pub fresh_approvals: Freshness,
     pub destination_branch: Option<String>,
     pub ignore_builds: Vec<String>,
     /// `REQUIRED_BUILDS`: keys or names that `builds-passed` needs reported and SUCCESSFUL.
     pub required_builds: Vec<String>,
+    /// `REQUIRED_BUILDS` has `auto`: each PR's rules add their required builds.
+    pub required_builds_auto: bool,
     pub current_run: CurrentRun,
 }
 
@@ -172,7 +196,13 @@ impl Gate {
             Condition::Merged => pr.state == PrState::Merged,
             // A draft flag the server does not report counts as not a draft (SPEC).
             Condition::NotDraft => pr.draft != Some(true),
-            Condition::Approved => pr.approvals >= self.min_approvals,
+            // Auto settings whose rules were not read cannot pass.
+            Condition::Approved => match (self.min_approvals_for(pr), self.fresh_for(pr)) {
+                (Some(min), Some(true)) => pr.fresh_approvals() >= min,
+                (Some(min), Some(false)) => pr.approvals >= min,
+                _ => false,
+            },
+            Condition::Mergeable => pr.mergeable == Some(true),
             // Unknown verdicts cannot pass: a missing reviewers list is not "nobody objects".
             Condition::NoChangesRequested => pr.changes_requested == 0 && !pr.reviews_unknown,
             // Unknown tasks cannot pass: the provider check refuses this condition where the
@@ -180,6 +210,7 @@ impl Gate {
             Condition::NoOpenTasks => pr.open_tasks == Some(0),
             Condition::BuildsPassed => {
                 !pr.builds_unknown
+                    && self.required_for(pr).is_some()
                     && self.unreported(pr).is_empty()
                     && pr
                         .builds
@@ -190,37 +221,96 @@ impl Gate {
         }
     }
 
-    /// The `REQUIRED_BUILDS` entries no counted build of `pr` answers to yet: not reported is
-    /// not passed.
-    pub fn unreported<'a>(&'a self, pr: &PullRequest) -> Vec<&'a str> {
-        self.required_builds
-            .iter()
-            .filter(|r| !pr.builds.iter().any(|b| !b.ignored && names(r, b)))
-            .map(String::as_str)
-            .collect()
+    /// The approvals threshold for `pr`: the setting, or its rules' (none set is 0). `None`:
+    /// `auto` and the rules were not read.
+    pub fn min_approvals_for(&self, pr: &PullRequest) -> Option<u32> {
+        self.min_approvals
+            .or_else(|| pr.rules.as_ref().map(|r| r.min_approvals.unwrap_or(0)))
+    }
+
+    /// Whether only approvals at the current head count for `pr`. `None`: `auto` and the
+    /// rules were not read.
+    pub fn fresh_for(&self, pr: &PullRequest) -> Option<bool> {
+        match self.fresh_approvals {
+            Freshness::Any => Some(false),
+            Freshness::Fresh => Some(true),
+            Freshness::Auto => pr.rules.as_ref().map(|r| r.fresh_approvals.unwrap_or(false)),
+        }
+    }
+
+    /// The build keys or names `pr` needs reported and successful: `REQUIRED_BUILDS` and, with
+    /// `auto`, its rules' required builds. `None`: `auto` and the rules were not read.
+    pub fn required_for(&self, pr: &PullRequest) -> Option<Vec<String>> {
+        let mut out = self.required_builds.clone();
+        if self.required_builds_auto {
+            let rules = pr.rules.as_ref()?;
+            for r in &rules.required_builds {
+                if !out.contains(r) {
+                    out.push(r.clone());
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// The required builds no counted build of `pr` answers to yet: not reported is not
+    /// passed. With `REQUIRED_BUILDS=auto`, a rule asking for a number of passing builds
+    /// (Bitbucket Cloud) or for a pipeline (GitLab) that is not met by the builds reported so
+    /// far is listed too, as a description.
+    pub fn unreported(&self, pr: &PullRequest) -> Vec<String> {
+        let Some(required) = self.required_for(pr) else {
+            return vec!["the repository's required builds (its rules were not read)".into()];
+        };
+        let counted: Vec<&Build> = pr.builds.iter().filter(|b| !b.ignored).collect();
+        let mut out: Vec<String> = required
+            .into_iter()
+            .filter(|r| !counted.iter().any(|b| names(r, b)))
+            .collect();
+        if let (true, Some(rules)) = (self.required_builds_auto, pr.rules.as_ref()) {
+            let passed = counted.iter().filter(|b| b.state == BuildState::Successful).count() as u32;
+            if let Some(n) = rules.required_build_count.filter(|n| passed < *n) {
+                out.push(format!(
+                    "{n} passing build(s) (the rules' require_passing_builds_to_merge; {passed} so far)"
+                ));
+            }
+            if rules.builds_must_succeed && counted.is_empty() {
+                out.push("a pipeline (the rules say pipelines must succeed)".into());
+            }
+        }
+        out
     }
 
     /// Marks the builds that `builds-passed` leaves out: `IGNORE_BUILDS` (key or name), the
     /// running pipeline's own status, and the status pr-status itself posts (`POST_RESULT`,
     /// whether or not it is on in this run): its own verdict is never read back as a build.
     fn mark_ignored(&self, pr: &mut PullRequest) {
+        let required = self.required_for(pr).unwrap_or_default();
         for b in &mut pr.builds {
             let listed = self.ignore_builds.iter().any(|i| names(i, b));
             b.ignored = listed || self.current_run.is_own(b) || is_own_post(b);
-            b.required = self.required_builds.iter().any(|r| names(r, b));
+            b.required = required.iter().any(|r| names(r, b));
         }
     }
 
     /// Would this PR qualify once its running builds finish successfully and its required
     /// builds that have not reported yet report success?
+    /// The forge's own verdict still being computed counts as waiting too.
     fn waits_only_on_builds(&self, e: &Evaluated) -> bool {
-        e.unmet == [Condition::BuildsPassed]
-            && !e.pr.builds_unknown
-            && e.pr
-                .builds
-                .iter()
-                .filter(|b| !b.ignored)
-                .all(|b| matches!(b.state, BuildState::Successful | BuildState::Inprogress))
+        let builds_may_pass = || {
+            !e.pr.builds_unknown
+                && self.required_for(&e.pr).is_some()
+                && e.pr
+                    .builds
+                    .iter()
+                    .filter(|b| !b.ignored)
+                    .all(|b| matches!(b.state, BuildState::Successful | BuildState::Inprogress))
+        };
+        !e.unmet.is_empty()
+            && e.unmet.iter().all(|c| match c {
+                Condition::BuildsPassed => builds_may_pass(),
+                Condition::Mergeable => e.pr.merge_pending,
+                _ => false,
+            })
     }
 
     /// Judges every pull request and the lookup as a whole.
@@ -278,7 +368,12 @@ impl Gate {
             (Outcome::Fail, format!("no pull request{into} contains {what}"))
         } else if let Some(p) = pull_requests.iter().find(|e| self.waits_only_on_builds(e)) {
             let unreported = self.unreported(&p.pr);
-            let message = if unreported.is_empty() {
+            let message = if !p.unmet.contains(&Condition::BuildsPassed) {
+                format!(
+                    "PR #{} waits on the forge's merge verdict, still being computed",
+                    p.pr.id
+                )
+            } else if unreported.is_empty() {
                 format!("PR #{} waits only on running builds", p.pr.id)
             } else {
                 format!(
@@ -298,10 +393,17 @@ impl Gate {
                         " (its head commit was not sent, so its builds are unknown)"
                     } else if e.pr.reviews_unknown && e.unmet.contains(&Condition::NoChangesRequested) {
                         " (the forge sent no reviewer verdicts, so changes requested are unknown)"
+                    } else if e.unmet.contains(&Condition::Approved) && self.min_approvals_for(&e.pr).is_none() {
+                        " (MIN_APPROVALS=auto but the repository's rules were not read)"
                     } else {
                         ""
                     };
-                    format!("#{} fails {}{why}", e.pr.id, unmet.join(", "))
+                    let vetoes = if e.unmet.contains(&Condition::Mergeable) {
+                        vetoes(&e.pr)
+                    } else {
+                        String::new()
+                    };
+                    format!("#{} fails {}{why}{vetoes}", e.pr.id, unmet.join(", "))
                 })
                 .collect();
             (
@@ -309,13 +411,52 @@ impl Gate {
                 format!("no pull request qualifies: {}", reasons.join("; ")),
             )
         };
+        let chosen = selected.and_then(|id| pull_requests.iter().find(|e| e.pr.id == id));
+        let (min_approvals, min_approvals_source) = match self.min_approvals {
+            Some(n) => (n, Source::Setting),
+            None => (
+                chosen.and_then(|e| self.min_approvals_for(&e.pr)).unwrap_or(0),
+                Source::Rules,
+            ),
+        };
+        let required_builds = chosen
+            .and_then(|e| self.required_for(&e.pr))
+            .unwrap_or_else(|| self.required_builds.clone());
         Decision {
             outcome,
             message,
             selected,
             pull_requests,
+            min_approvals,
+            min_approvals_source,
+            required_builds,
         }
     }
+}
+
+/// The forge's vetoes of `pr`, for the gate's message: " (vetoed by rule: message; ...)", or
+/// why the verdict is unknown.
+fn vetoes(pr: &PullRequest) -> String {
+    format!(" ({})", merge_why(pr))
+}
+
+/// Why `pr` does not meet `mergeable`, in a few words: the forge's vetoes (rule: message), or
+/// why its verdict is unknown.
+pub fn merge_why(pr: &PullRequest) -> String {
+    if pr.merge_vetoes.is_empty() {
+        return match (pr.merge_pending, pr.mergeable) {
+            (true, _) => "the forge is still computing its merge verdict".into(),
+            (false, Some(false)) => "the forge says it cannot be merged".into(),
+            _ => "the forge's merge verdict is unknown".into(),
+        };
+    }
+    let list: Vec<String> = pr
+        .merge_vetoes
+        .iter()
+        .take(5)
+        .map(|v| format!("{}: {}", v.rule, v.message))
+        .collect();
+    format!("vetoed by {}", list.join("; "))
 }
 
 /// SPEC: the first that qualifies, else the most recently updated open one, else the most
@@ -379,7 +520,7 @@ mod tests {
     fn gate(req: &str) -> Gate {
         Gate {
             require: Condition::parse_list(req).unwrap(),
-            min_approvals: 1,
+            min_approvals: Some(1),
             ..Gate::default()
         }
     }
@@ -392,12 +533,10 @@ mod tests {
     fn each_condition_passes_and_fails() {
         let mut good = pr(1, PrState::Open);
         good.draft = Some(false);
-        good.set_reviews([Reviewer {
-            name: "a".into(),
-            state: ReviewState::Approved,
-        }]);
+        good.set_reviews([Reviewer::new("a", ReviewState::Approved)]);
         good.open_tasks = Some(0);
         good.builds = vec![build("b", BuildState::Successful)];
+        good.mergeable = Some(true);
         for c in Condition::ALL {
             if c == Condition::Merged {
                 continue;
@@ -406,12 +545,10 @@ mod tests {
         }
         let mut bad = pr(2, PrState::Merged);
         bad.draft = Some(true);
-        bad.set_reviews([Reviewer {
-            name: "a".into(),
-            state: ReviewState::ChangesRequested,
-        }]);
+        bad.set_reviews([Reviewer::new("a", ReviewState::ChangesRequested)]);
         bad.open_tasks = Some(2);
         bad.builds = vec![build("b", BuildState::Failed)];
+        bad.mergeable = Some(false);
         for c in Condition::ALL {
             if matches!(c, Condition::Merged | Condition::Pr) {
                 assert!(gate(c.as_str()).unmet(&bad).is_empty());
@@ -425,14 +562,11 @@ mod tests {
     #[test]
     fn min_approvals_and_missing_facts() {
         let mut p = pr(1, PrState::Open);
-        p.set_reviews([Reviewer {
-            name: "a".into(),
-            state: ReviewState::Approved,
-        }]);
+        p.set_reviews([Reviewer::new("a", ReviewState::Approved)]);
         let mut g = gate("approved");
-        g.min_approvals = 2;
+        g.min_approvals = Some(2);
         assert_eq!(g.unmet(&p), vec![Condition::Approved]);
-        g.min_approvals = 0;
+        g.min_approvals = Some(0);
         assert!(g.unmet(&PullRequest::new(3, "t", PrState::Open)).is_empty());
         // draft unknown counts as not a draft; tasks unknown do not pass
         assert!(gate("not-draft").unmet(&p).is_empty());
@@ -572,5 +706,71 @@ mod tests {
         );
         let e = Condition::parse_list("open;approved").unwrap_err().to_string();
         assert!(e.contains("REQUIRE") && e.contains("builds-passed"), "{e}");
+    }
+
+    #[test]
+    fn rules_freshness_and_merge_verdict() {
+        use crate::model::{Freshness, MergeVeto, Rules};
+        let head = "0123456789abcdef";
+        let mut p = pr(1, PrState::Open);
+        p.source_commit = Some(head.into());
+        p.set_reviews([
+            Reviewer::new("a", ReviewState::Approved).given_at(Some(head), Some(head)),
+            Reviewer::new("b", ReviewState::Approved).given_at(Some("fedcba9876543210"), Some(head)),
+            Reviewer::new("c", ReviewState::Approved),
+        ]);
+        assert!(p.reviewers[1].stale && !p.reviewers[0].stale && !p.reviewers[2].stale);
+        assert_eq!(p.fresh_approvals(), 1, "unknown freshness does not count");
+        let mut g = gate("approved");
+        g.min_approvals = Some(2);
+        assert!(g.unmet(&p).is_empty());
+        g.fresh_approvals = Freshness::Fresh;
+        assert_eq!(g.unmet(&p), vec![Condition::Approved]);
+        // auto without rules read: never met
+        g.fresh_approvals = Freshness::Auto;
+        assert_eq!(g.unmet(&p), vec![Condition::Approved]);
+        g.min_approvals = None;
+        p.rules = Some(Rules {
+            min_approvals: Some(1),
+            fresh_approvals: Some(true),
+            ..Rules::default()
+        });
+        assert!(g.unmet(&p).is_empty());
+        p.rules.as_mut().unwrap().min_approvals = Some(3);
+        assert_eq!(g.unmet(&p), vec![Condition::Approved]);
+
+        // REQUIRED_BUILDS=auto: names and counts from the rules; nothing reported is pending
+        let mut g = gate("builds-passed");
+        g.required_builds_auto = true;
+        let mut q = pr(2, PrState::Open);
+        assert_eq!(g.unmet(&q), vec![Condition::BuildsPassed], "rules not read");
+        q.rules = Some(Rules {
+            required_builds: vec!["ci".into()],
+            required_build_count: Some(2),
+            ..Rules::default()
+        });
+        q.builds = vec![build("ci", BuildState::Successful)];
+        assert_eq!(g.unmet(&q), vec![Condition::BuildsPassed]);
+        assert_eq!(g.decide(vec![q.clone()], None).outcome, Outcome::Pending);
+        q.builds.push(build("lint", BuildState::Successful));
+        let d = g.decide(vec![q.clone()], None);
+        assert_eq!(d.outcome, Outcome::Pass, "{}", d.message);
+        assert_eq!(d.required_builds, vec!["ci".to_string()]);
+
+        // mergeable: true passes, false fails with the veto, computing is pending
+        let g = gate("mergeable");
+        let mut m = pr(3, PrState::Open);
+        assert_eq!(g.decide(vec![m.clone()], None).outcome, Outcome::Fail);
+        m.merge_pending = true;
+        assert_eq!(g.decide(vec![m.clone()], None).outcome, Outcome::Pending);
+        m.merge_pending = false;
+        m.mergeable = Some(false);
+        m.merge_vetoes = vec![MergeVeto::new("blocked", "2 approvals needed")];
+        let d = g.decide(vec![m.clone()], None);
+        assert_eq!(d.outcome, Outcome::Fail);
+        assert!(d.message.contains("blocked: 2 approvals needed"), "{}", d.message);
+        m.mergeable = Some(true);
+        m.merge_vetoes.clear();
+        assert_eq!(g.decide(vec![m], None).outcome, Outcome::Pass);
     }
 }

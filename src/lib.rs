@@ -194,7 +194,10 @@ async fn configure_and_look_up(
     }
     let (cfg, forge) = registry::choose(vars, demo)?;
     summary.require = cfg.require.clone();
-    summary.min_approvals = cfg.min_approvals;
+    summary.min_approvals = cfg.min_approvals.unwrap_or(0);
+    if cfg.min_approvals.is_none() {
+        summary.min_approvals_source = gate::Source::Rules;
+    }
     summary.destination_branch = cfg.destination_branch.clone();
     summary.required_builds = cfg.required_builds.clone();
     look_up_and_decide((forge.open)(&cfg)?, &cfg, summary, redactor).await
@@ -230,9 +233,11 @@ async fn look_up_and_decide(
     let gate = Gate {
         require: cfg.require.clone(),
         min_approvals: cfg.min_approvals,
+        fresh_approvals: cfg.fresh_approvals,
         destination_branch: cfg.destination_branch.clone(),
         ignore_builds: cfg.ignore_builds.clone(),
         required_builds: cfg.required_builds.clone(),
+        required_builds_auto: cfg.required_builds_auto,
         current_run: cfg.current_run.clone(),
     };
     let deadline = Instant::now() + cfg.wait_for_builds;

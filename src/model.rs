@@ -98,10 +98,122 @@ pub enum ReviewState {
     Pending,
 }
 
+/// One reviewer's verdict, with the evidence of what was approved and when: the summary is an
+/// audit record of who approved which code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reviewer {
     pub name: String,
     pub state: ReviewState,
+    /// When the verdict was given (RFC 3339), when the forge says.
+    pub approved_at: Option<String>,
+    /// The PR head the verdict was given at, when the forge says (or, on Bitbucket Cloud, when
+    /// it follows from the dates: given after the head commit, so at the head).
+    pub commit: Option<String>,
+    /// The verdict was given at an older head than the PR's current one.
+    pub stale: bool,
+}
+
+impl Reviewer {
+    /// A verdict with no evidence yet (no time, no commit, not stale).
+    pub fn new(name: impl Into<String>, state: ReviewState) -> Self {
+        Reviewer {
+            name: name.into(),
+            state,
+            approved_at: None,
+            commit: None,
+            stale: false,
+        }
+    }
+
+    /// The same verdict, given at `commit` of a PR whose head is now `head`: `stale` when they
+    /// differ (abbreviated ids match their full form).
+    pub fn given_at(mut self, commit: Option<&str>, head: Option<&str>) -> Self {
+        self.commit = commit.map(str::to_string);
+        self.stale = match (commit, head) {
+            (Some(c), Some(h)) => !same_commit(c, h),
+            _ => false,
+        };
+        self
+    }
+
+    /// The same verdict, given at `time` (RFC 3339).
+    pub fn given_on(mut self, time: Option<&str>) -> Self {
+        self.approved_at = time.map(str::to_string);
+        self
+    }
+
+    /// Whether the verdict is known to be given at the PR's current head: what
+    /// `FRESH_APPROVALS` requires of an approval. Unknown is not fresh (fail closed).
+    pub fn is_fresh(&self) -> bool {
+        self.commit.is_some() && !self.stale
+    }
+}
+
+/// One rule of the forge that blocks the merge, and why (`merge_vetoes` in the summary).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MergeVeto {
+    /// The rule's name as the forge calls it (for example `require_approvals_to_merge`,
+    /// `blocked`, `not_approved`, or a Data Center veto's summary).
+    pub rule: String,
+    pub message: String,
+}
+
+impl MergeVeto {
+    pub fn new(rule: impl Into<String>, message: impl Into<String>) -> Self {
+        MergeVeto {
+            rule: rule.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The repository's own merge rules that apply to one PR's destination branch, as far as the
+/// forge says them. Read only when `MIN_APPROVALS=auto`, `REQUIRED_BUILDS=auto`,
+/// `FRESH_APPROVALS=auto` or `REQUIRE=mergeable` asks for them (`Wants::rules`). A rule the
+/// repository does not set is `None`/empty: no minimum, no required build.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rules {
+    /// The fewest approvals the rules require (GitHub `required_approving_review_count`,
+    /// Cloud `require_approvals_to_merge`, GitLab `approvals_required`, ...).
+    pub min_approvals: Option<u32>,
+    /// Build keys or names (contexts) that must report success.
+    pub required_builds: Vec<String>,
+    /// Bitbucket Cloud's `require_passing_builds_to_merge`: how many builds must pass, not
+    /// which.
+    pub required_build_count: Option<u32>,
+    /// GitLab's "pipelines must succeed": at least one build must be reported, all successful.
+    pub builds_must_succeed: bool,
+    /// Whether approvals reset on push (GitHub `dismiss_stale_reviews_on_push` or
+    /// `require_last_push_approval`, Cloud `reset_pullrequest_approvals_on_change`, GitLab
+    /// `reset_approvals_on_push`): what `FRESH_APPROVALS=auto` follows.
+    pub fresh_approvals: Option<bool>,
+}
+
+/// `FRESH_APPROVALS`: whether an approval counts only when given at the PR's current head.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Freshness {
+    /// Every current approval counts (the default).
+    #[default]
+    Any,
+    /// Only approvals given at the current head count.
+    Fresh,
+    /// As the repository's own rules say (approvals reset on push).
+    Auto,
+}
+
+/// What this run needs from the forge beyond the common lookup: a forge reads these only when
+/// asked, so that the common path stays as cheap as before (two requests for a one-PR Cloud
+/// commit).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Wants {
+    /// `REQUIRE=mergeable`: the forge's own merge verdict (`PullRequest::mergeable`).
+    pub verdict: bool,
+    /// `MIN_APPROVALS=auto`, `REQUIRED_BUILDS=auto` or `FRESH_APPROVALS=auto`: the
+    /// repository's rules for each destination branch (`PullRequest::rules`).
+    pub rules: bool,
+    /// `FRESH_APPROVALS` is not `false`: at which head each approval was given, where that costs
+    /// extra requests (Bitbucket Cloud reads each distinct head commit's date).
+    pub freshness: bool,
 }
 
 /// SPEC's four build states; providers map everything else onto these.
@@ -204,6 +316,18 @@ pub struct PullRequest {
     /// missing on an older server): `no-changes-requested` is never met. Not in the summaries.
     #[serde(skip)]
     pub reviews_unknown: bool,
+    /// The forge's own merge verdict (`REQUIRE=mergeable`): `None` when unknown or not asked.
+    pub mergeable: Option<bool>,
+    /// The rules that block the merge, and why.
+    pub merge_vetoes: Vec<MergeVeto>,
+    /// The forge is still computing its verdict (GitHub `mergeable: null` after polling,
+    /// GitLab `checking`): `mergeable` is pending, not failed. Not in the summaries.
+    #[serde(skip)]
+    pub merge_pending: bool,
+    /// The repository's rules for this PR's destination branch, when they were read
+    /// (`Wants::rules`). Not in the summaries (the gate reports the values it used).
+    #[serde(skip)]
+    pub rules: Option<Rules>,
 }
 
 impl PullRequest {
@@ -229,12 +353,24 @@ impl PullRequest {
             builds: Vec::new(),
             builds_unknown: false,
             reviews_unknown: false,
+            mergeable: None,
+            merge_vetoes: Vec::new(),
+            merge_pending: false,
+            rules: None,
         }
     }
 
     /// Fills `reviewers`, `approvals` and `changes_requested` from each participant's verdict.
     /// Providers leave the author out first (they know the author's account id, which names
     /// alone cannot tell apart): SPEC counts no self-approval.
+    /// Approvals that `FRESH_APPROVALS` counts: those known to be given at the current head.
+    pub fn fresh_approvals(&self) -> u32 {
+        self.reviewers
+            .iter()
+            .filter(|r| r.state == ReviewState::Approved && r.is_fresh())
+            .count() as u32
+    }
+
     pub fn set_reviews(&mut self, reviews: impl IntoIterator<Item = Reviewer>) {
         self.reviewers.clear();
         self.approvals = 0;

@@ -878,10 +878,7 @@ fn same_reviews(pr: &PullRequest, want: &[Reviewer]) -> Result<(), TestCaseError
 }
 
 fn reviewer(name: impl Into<String>, state: ReviewState) -> Reviewer {
-    Reviewer {
-        name: name.into(),
-        state,
-    }
+    Reviewer::new(name, state)
 }
 
 // ---- Bitbucket Data Center round trips ----

@@ -821,10 +821,7 @@ impl ApiPr {
             };
             // A participant who only commented is not a reviewer.
             let reviewer = p.role.as_deref() == Some("REVIEWER");
-            (reviewer || state != ReviewState::Pending).then(|| Reviewer {
-                name: user.name(),
-                state,
-            })
+            (reviewer || state != ReviewState::Pending).then(|| Reviewer::new(user.name(), state))
         });
         pr.set_reviews(reviews.collect::<Vec<_>>());
         pr.builds = statuses.iter().map(BitbucketStatus::build).collect();

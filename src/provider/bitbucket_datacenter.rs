@@ -639,10 +639,7 @@ impl ApiPr {
             {
                 continue;
             }
-            reviews.push(Reviewer {
-                name: user.label(),
-                state,
-            });
+            reviews.push(Reviewer::new(user.label(), state));
             seen.push(user);
         }
         pr.set_reviews(reviews);

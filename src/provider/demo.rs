@@ -3,7 +3,9 @@
 
 use crate::error::Result;
 use crate::http::Http;
-use crate::model::{Build, BuildState, Lookup, LookupKind, PrState, PullRequest, Repository, ReviewState, Reviewer};
+use crate::model::{
+    Build, BuildState, Lookup, LookupKind, MergeVeto, PrState, PullRequest, Repository, ReviewState, Reviewer, Rules,
+};
 use crate::provider::{Entry, Provider, ProviderKind};
 
 pub const COMMIT: &str = "4f9c2e1d7b3a5c8e0f1a2b3c4d5e6f708192a3b4";
@@ -45,10 +47,7 @@ fn pr(id: u64, title: &str, state: PrState, source: &str, dest: &str, updated: &
 }
 
 fn review(name: &str, state: ReviewState) -> Reviewer {
-    Reviewer {
-        name: name.into(),
-        state,
-    }
+    Reviewer::new(name, state)
 }
 
 fn build(key: &str, name: &str, state: BuildState) -> Build {
@@ -72,9 +71,12 @@ pub fn sample() -> Vec<PullRequest> {
         "2026-11-28T16:30:00+00:00",
     );
     ready.set_reviews([
-        review("Grace Hopper", ReviewState::Approved),
+        review("Grace Hopper", ReviewState::Approved)
+            .given_on(Some("2026-11-28T16:00:00+00:00"))
+            .given_at(Some(&COMMIT[..12]), Some(&COMMIT[..12])),
         review("Alan Turing", ReviewState::Pending),
     ]);
+    ready.mergeable = Some(true);
     ready.builds = vec![
         build("unit-tests", "Unit tests", BuildState::Successful),
         build("lint", "Lint", BuildState::Successful),
@@ -90,6 +92,11 @@ pub fn sample() -> Vec<PullRequest> {
     );
     draft.draft = Some(true);
     draft.set_reviews([review("Grace Hopper", ReviewState::ChangesRequested)]);
+    draft.mergeable = Some(false);
+    draft.merge_vetoes = vec![MergeVeto::new(
+        "require_no_changes_requested",
+        "Grace Hopper requested changes",
+    )];
     draft.open_tasks = Some(2);
     draft.builds = vec![
         build("unit-tests", "Unit tests", BuildState::Successful),
@@ -107,7 +114,18 @@ pub fn sample() -> Vec<PullRequest> {
     old.set_reviews([review("Alan Turing", ReviewState::Pending)]);
     old.builds = vec![build("unit-tests", "Unit tests", BuildState::Failed)];
 
-    vec![ready, draft, old]
+    let mut prs = vec![ready, draft, old];
+    // The sample repository's rules: one approval, approvals reset on push, and the unit tests
+    // required (`MIN_APPROVALS=auto`, `FRESH_APPROVALS=auto`, `REQUIRED_BUILDS=auto`).
+    for p in &mut prs {
+        p.rules = Some(Rules {
+            min_approvals: Some(1),
+            required_builds: vec!["unit-tests".into()],
+            fresh_approvals: Some(true),
+            ..Rules::default()
+        });
+    }
+    prs
 }
 
 impl Provider for Demo {

@@ -761,7 +761,7 @@ impl ApiPr {
                 reviewers.push((String::new(), name, ReviewState::Pending));
             }
         }
-        pr.set_reviews(reviewers.into_iter().map(|(_, name, state)| Reviewer { name, state }));
+        pr.set_reviews(reviewers.into_iter().map(|(_, name, state)| Reviewer::new(name, state)));
         pr.builds = builds;
         Ok(pr)
     }

@@ -733,10 +733,7 @@ impl ApiMr {
         pr.set_reviews(
             out.into_iter()
                 .filter(|(u, _)| !u.same(&author))
-                .map(|(u, state)| Reviewer {
-                    name: u.display(),
-                    state,
-                }),
+                .map(|(u, state)| Reviewer::new(u.display(), state)),
         );
         let pipeline = self.head_pipeline.or(self.pipeline);
         let head_id = pipeline.as_ref().and_then(|p| p.id);

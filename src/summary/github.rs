@@ -175,6 +175,7 @@ fn why(e: &Evaluated, c: Condition, min_approvals: u32) -> String {
             "builds: {} successful, {} failed, {} running, {} stopped",
             b.successful, b.failed, b.in_progress, b.stopped
         ),
+        Condition::Mergeable => crate::gate::merge_why(p),
     }
 }
 

@@ -143,7 +143,7 @@ fn row(e: &crate::gate::Evaluated) -> String {
         None => format!("#{}", p.id),
     };
     let b = &e.build_summary;
-    let unmet: Vec<_> = e.unmet.iter().map(|c| c.as_str()).collect();
+    let unmet: Vec<String> = e.unmet.iter().map(|c| super::unmet_text(e, *c)).collect();
     format!(
         "| {id} | {} | {} | {} | {} | {} | {} | {} ✓ {} ✗ {} ⏳ {} ⏹ | {} | {} |\n",
         cell(&cut(&p.title, TITLE_MAX)),

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::credentials::Redactor;
 use crate::error::{Error, ErrorKind};
 use crate::exit::ExitCode;
-use crate::gate::{Condition, Decision, Evaluated, Outcome};
+use crate::gate::{Condition, Decision, Evaluated, Outcome, Source};
 use crate::model::{LookupKind, Repository};
 
 /// The `exit_code` of the "no verdict yet" placeholder. The schema's codes have none for "the
@@ -45,6 +45,8 @@ pub struct Summary {
     pub generated_at: String,
     pub require: Vec<Condition>,
     pub min_approvals: u32,
+    /// Where `min_approvals` came from: `MIN_APPROVALS`, or the rules (`MIN_APPROVALS=auto`).
+    pub min_approvals_source: Source,
     pub destination_branch: Option<String>,
     /// `REQUIRED_BUILDS` as used.
     pub required_builds: Vec<String>,
@@ -72,6 +74,7 @@ impl Summary {
             generated_at: now_rfc3339(),
             require: Vec::new(),
             min_approvals: 1,
+            min_approvals_source: Source::Setting,
             destination_branch: None,
             required_builds: Vec::new(),
             lookup: None,
@@ -110,6 +113,9 @@ impl Summary {
         self.exit_code = d.outcome.exit_code();
         self.message = d.message;
         self.selected_pr = d.selected;
+        self.min_approvals = d.min_approvals;
+        self.min_approvals_source = d.min_approvals_source;
+        self.required_builds = d.required_builds;
         self.pull_requests = d.pull_requests;
         self.error = None;
     }
@@ -185,6 +191,15 @@ impl Summary {
 impl Default for Summary {
     fn default() -> Self {
         Summary::new()
+    }
+}
+
+/// An unmet condition as the Markdown and stdout reports name it: the condition, and for
+/// `mergeable` the forge's vetoes (or why its verdict is unknown).
+pub fn unmet_text(e: &Evaluated, c: Condition) -> String {
+    match c {
+        Condition::Mergeable => format!("mergeable ({})", crate::gate::merge_why(&e.pr)),
+        c => c.as_str().to_string(),
     }
 }
 

@@ -19,7 +19,7 @@ pub fn render(s: &Summary) -> String {
         let p = &e.pr;
         let b = &e.build_summary;
         let mark = if e.qualifies { "✔" } else { "✘" };
-        let unmet: Vec<_> = e.unmet.iter().map(|c| c.as_str()).collect();
+        let unmet: Vec<String> = e.unmet.iter().map(|c| super::unmet_text(e, *c)).collect();
         out.push_str(&format!(
             "  {mark} #{} {} [{}{}] {} → {} · approvals {} · changes requested {} · builds {}✓ {}✗ {}… {}■{}\n",
             p.id,
@@ -37,7 +37,7 @@ pub fn render(s: &Summary) -> String {
             if unmet.is_empty() {
                 String::new()
             } else {
-                format!(" · unmet: {}", unmet.join(", "))
+                format!(" · unmet: {}", one_line(&unmet.join(", "), 600))
             },
         ));
     }
