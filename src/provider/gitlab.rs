@@ -25,16 +25,22 @@
 //! ref `refs/merge-requests/{iid}/head`, so those of pipelines other than the head pipeline
 //! are not seen.
 
+use std::time::{Duration, Instant};
+
 use reqwest::{StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use crate::ci::CurrentRun;
 use crate::config::{self, Config, Problems, ProviderKind};
 use crate::credentials::{secret_var, Auth, Form, Redactor};
 use crate::error::{Error, Result};
 use crate::gate::Condition;
 use crate::http::{AuthHint, Http, Page as HttpPage};
-use crate::model::{Build, BuildState, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer};
+use crate::model::{
+    Build, BuildState, Freshness, Lookup, LookupKind, MergeVeto, PrState, PullRequest, ReviewState, Reviewer, Rules,
+    Wants,
+};
 use crate::provider::flow::{self, Forge, Listed};
 use crate::provider::{parse_body, same_commit, server_commit, Provider};
 use crate::summary::Repository;
@@ -83,6 +89,11 @@ pub(crate) struct Fetched {
     mr: ApiMr,
     approvals: Option<ApiApprovals>,
     reviewers: Option<Vec<ApiReviewer>>,
+    /// The MR's diff versions (`FRESH_APPROVALS`), newest first: at which head each approval
+    /// was given.
+    versions: Option<Vec<ApiVersion>>,
+    /// The project's settings the auto rules read (`Wants::rules`), read once per run.
+    settings: Option<Settings>,
 }
 
 #[derive(Debug)]
@@ -95,6 +106,18 @@ pub struct Gitlab {
     iid: Option<u64>,
     /// The head of the MR of `CI_MERGE_REQUEST_IID`, as the pipeline's variables say.
     expected_head: Option<Head>,
+    /// What the run needs beyond the common lookup (`REQUIRE=mergeable`, the auto settings).
+    wants: Wants,
+    /// `FRESH_APPROVALS`.
+    freshness: Freshness,
+    /// `MIN_APPROVALS=auto`: the MR's `approvals_required` must be known.
+    min_auto: bool,
+    /// `REQUIRED_BUILDS=auto`: the project's "Pipelines must succeed" is read.
+    builds_auto: bool,
+    /// The running pipeline: its own head pipeline still running is not waited for.
+    current_run: CurrentRun,
+    /// The project's settings, read once per run and only when an auto setting needs them.
+    settings: tokio::sync::OnceCell<Settings>,
 }
 
 /// A project id: the number, or the full path (`group/subgroup/project`), which goes into
@@ -223,6 +246,12 @@ impl Gitlab {
             commit,
             iid,
             expected_head,
+            wants: cfg.wants(),
+            freshness: cfg.fresh_approvals,
+            min_auto: cfg.min_approvals.is_none(),
+            builds_auto: cfg.required_builds_auto,
+            current_run: cfg.current_run.clone(),
+            settings: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -291,35 +320,27 @@ impl Gitlab {
         }
     }
 
-    /// One MR with its head pipeline, approvals and reviewers, fetched at the same time.
+    /// One MR with its head pipeline, approvals and reviewers, fetched at the same time; with
+    /// them, when the run needs them, its diff versions (`FRESH_APPROVALS`) and the project's
+    /// settings (read once per run). While GitLab is still computing the MR's merge status
+    /// (`REQUIRE=mergeable`), the MR is asked for again (see `rules`).
     async fn fetch(&self, iid: u64) -> Result<Fetched> {
         let id = iid.to_string();
-        let (mr, approvals, reviewers) = tokio::join!(
+        let versions_wanted = self.versions_wanted();
+        let (mr, approvals, reviewers, versions, settings) = tokio::join!(
             self.http.get(self.project_url(&["merge_requests", &id])),
             self.http.get(self.project_url(&["merge_requests", &id, "approvals"])),
-            self.pages::<ApiReviewer>(self.paged(&["merge_requests", &id, "reviewers"]))
+            self.pages::<ApiReviewer>(self.paged(&["merge_requests", &id, "reviewers"])),
+            async {
+                match versions_wanted {
+                    true => Some(self.versions(iid).await),
+                    false => None,
+                }
+            },
+            self.settings_if_wanted()
         );
-        let mr: ApiMr = match mr {
-            Err(Error::Api {
-                status: Some(404),
-                message,
-            }) => {
-                return Err(self.not_found(
-                    message,
-                    &format!("that merge request !{iid} exists (CI_MERGE_REQUEST_IID)"),
-                ))
-            }
-            other => other?.json()?,
-        };
-        // Servers without the approvals or reviewers APIs (older or Community editions) answer
-        // 404: there is then nothing to report from them.
-        let approvals: Option<ApiApprovals> = match approvals {
-            Err(Error::Api { status: Some(404), .. }) => {
-                self.http.debug(&format!("no approvals API for !{iid} (404)"));
-                None
-            }
-            other => Some(other?.json()?),
-        };
+        let mr = self.mr_answer(iid, mr)?;
+        let approvals = self.approvals_answer(iid, approvals)?;
         let reviewers: Option<Vec<ApiReviewer>> = match reviewers {
             Err(Error::Api { status: Some(404), .. }) => {
                 self.http.debug(&format!("no reviewers API for !{iid} (404)"));
@@ -327,11 +348,42 @@ impl Gitlab {
             }
             other => Some(other?),
         };
+        let versions = versions.transpose()?;
+        let settings = settings?;
+        let (mr, approvals) = self.until_computed(iid, mr, approvals).await?;
         Ok(Fetched {
             mr,
             approvals,
             reviewers,
+            versions,
+            settings,
         })
+    }
+
+    /// The MR's own answer; a 404 names the MR id variable.
+    fn mr_answer(&self, iid: u64, answer: Result<crate::http::Response>) -> Result<ApiMr> {
+        match answer {
+            Err(Error::Api {
+                status: Some(404),
+                message,
+            }) => Err(self.not_found(
+                message,
+                &format!("that merge request !{iid} exists (CI_MERGE_REQUEST_IID)"),
+            )),
+            other => other?.json(),
+        }
+    }
+
+    /// The MR's approvals. Servers without the approvals API (older or Community editions)
+    /// answer 404: there is then nothing to report from it.
+    fn approvals_answer(&self, iid: u64, answer: Result<crate::http::Response>) -> Result<Option<ApiApprovals>> {
+        match answer {
+            Err(Error::Api { status: Some(404), .. }) => {
+                self.http.debug(&format!("no approvals API for !{iid} (404)"));
+                Ok(None)
+            }
+            other => Ok(Some(other?.json()?)),
+        }
     }
 
     /// The latest status of each job and external status of a commit on a branch (GitLab
@@ -406,7 +458,10 @@ impl Forge for Gitlab {
             return Ok(Listed::new(LookupKind::PrId, vec![mr]));
         }
         let commit = self.commit.clone().unwrap_or_default();
-        let mrs = self.commit_mrs(&commit).await?;
+        // The project's settings do not depend on the list: read at the same time.
+        let (mrs, settings) = tokio::join!(self.commit_mrs(&commit), self.settings_if_wanted());
+        let mrs = mrs?;
+        settings?;
         let listed = mrs
             .into_iter()
             .map(|mr| ListedMr {
@@ -442,7 +497,12 @@ impl Forge for Gitlab {
     }
 
     fn normalize(&self, f: Fetched, statuses: &Vec<ApiStatus>) -> Result<PullRequest> {
-        f.mr.normalize(f.approvals, f.reviewers, statuses)
+        let judged = self.judged(&f);
+        let versions = f.versions;
+        let settings = f.settings;
+        let mut pr = f.mr.normalize(f.approvals, f.reviewers, statuses)?;
+        self.apply(&mut pr, judged, versions.as_deref(), settings.as_ref())?;
+        Ok(pr)
     }
 }
 
@@ -471,7 +531,7 @@ impl ApiUser {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Clone)]
 struct ApiPipeline {
     id: Option<u64>,
     status: Option<String>,
@@ -515,17 +575,27 @@ struct ApiMr {
     pipeline: Option<ApiPipeline>,
     /// Reviewers without their state (in the MR itself since GitLab 13.8).
     reviewers: Option<Vec<ApiUser>>,
+    /// GitLab's own merge verdict (since GitLab 15.6): `mergeable`, a check still being
+    /// computed, or the first check that blocks the merge (`REQUIRE=mergeable`).
+    detailed_merge_status: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 struct ApiApprovals {
     #[serde(default)]
     approved_by: Vec<ApiApprover>,
+    /// How many approvals the MR's approval rules require (Premium and Ultimate; the
+    /// Community Edition's answer has no such field).
+    approvals_required: Option<u32>,
+    /// How many of them are still missing, by GitLab's count (which knows who is eligible).
+    approvals_left: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
 struct ApiApprover {
     user: Option<ApiUser>,
+    /// When the approval was given (newer servers only).
+    approved_at: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -661,9 +731,22 @@ impl ApiMr {
         pr.open_tasks = None;
         pr.comment_count = self.user_notes_count;
         let author = self.author.clone().unwrap_or_default();
-        let approvers: Vec<ApiUser> = approvals
-            .map(|a| a.approved_by.into_iter().filter_map(|x| x.user).collect())
+        // Each approver with the time of the approval, when the server says (RFC 3339 only:
+        // the summary promises that form).
+        let approvers: Vec<(ApiUser, Option<String>)> = approvals
+            .map(|a| {
+                a.approved_by
+                    .into_iter()
+                    .filter_map(|x| Some((x.user?, x.approved_at.filter(|t| rfc3339(t).is_some()))))
+                    .collect()
+            })
             .unwrap_or_default();
+        let approved_at = |user: &ApiUser| {
+            approvers
+                .iter()
+                .find(|(a, _)| a.same(user))
+                .and_then(|(_, t)| t.clone())
+        };
         // The reviewers API has each reviewer's state; older servers list reviewers only, and
         // then nobody's "changes requested" can be known.
         pr.reviews_unknown = reviewers.is_none();
@@ -678,7 +761,7 @@ impl ApiMr {
         };
         let mut out: Vec<(ApiUser, ReviewState)> = Vec::new();
         for (user, state) in listed {
-            let verdict = if approvers.iter().any(|a| a.same(&user)) || state.as_deref() == Some("approved") {
+            let verdict = if approvers.iter().any(|(a, _)| a.same(&user)) || state.as_deref() == Some("approved") {
                 ReviewState::Approved
             } else if state.as_deref() == Some("requested_changes") {
                 ReviewState::ChangesRequested
@@ -690,21 +773,418 @@ impl ApiMr {
             }
         }
         // Anyone may approve, reviewer or not (SPEC: every participant's approval counts).
-        for user in approvers {
-            if !out.iter().any(|(u, _)| u.same(&user)) {
-                out.push((user, ReviewState::Approved));
+        for (user, _) in &approvers {
+            if !out.iter().any(|(u, _)| u.same(user)) {
+                out.push((user.clone(), ReviewState::Approved));
             }
         }
-        pr.set_reviews(
-            out.into_iter()
-                .filter(|(u, _)| !u.same(&author))
-                .map(|(u, state)| Reviewer::new(u.display(), state)),
-        );
+        pr.set_reviews(out.into_iter().filter(|(u, _)| !u.same(&author)).map(|(u, state)| {
+            let at = match state {
+                ReviewState::Approved => approved_at(&u),
+                _ => None,
+            };
+            Reviewer::new(u.display(), state).given_on(at.as_deref())
+        }));
         let pipeline = self.head_pipeline.or(self.pipeline);
         let head_id = pipeline.as_ref().and_then(|p| p.id);
         pr.builds = pipeline.map(ApiPipeline::build).into_iter().collect();
         pr.builds.extend(other_pipelines(statuses, head_id));
         Ok(pr)
+    }
+}
+
+// ---- The repository's own merge rules (issue 10): GitLab's merge verdict, the approval
+// rules' threshold, "Pipelines must succeed", "reset approvals on push" and at which head each
+// approval was given. See docs/rules-gitlab.md.
+
+/// `detailed_merge_status` values that mean GitLab is still working its verdict out: the MR is
+/// asked for again (`INDEX_WAIT`), then reported pending.
+const COMPUTING: [&str; 4] = ["checking", "unchecked", "preparing", "approvals_syncing"];
+
+/// The project settings the auto rules follow, as far as this run read them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Settings {
+    /// "Pipelines must succeed" (`only_allow_merge_if_pipeline_succeeds`), read for
+    /// `REQUIRED_BUILDS=auto`.
+    pipeline_must_succeed: bool,
+    /// `reset_approvals_on_push`, read for `FRESH_APPROVALS=auto`.
+    reset_approvals_on_push: Option<bool>,
+}
+
+/// `GET /projects/:id`, only the field used.
+#[derive(Debug, Deserialize)]
+struct ApiProject {
+    only_allow_merge_if_pipeline_succeeds: Option<bool>,
+}
+
+/// `GET /projects/:id/approvals` (the project's approval settings), only the field used.
+#[derive(Debug, Deserialize)]
+struct ApiApprovalSettings {
+    reset_approvals_on_push: Option<bool>,
+}
+
+/// One diff version of an MR (`GET .../merge_requests/:iid/versions`): GitLab records one per
+/// push, with the head it was made for.
+#[derive(Debug, Deserialize, Clone)]
+pub(crate) struct ApiVersion {
+    head_commit_sha: Option<String>,
+    created_at: Option<String>,
+}
+
+/// What the verdict and the rules need from an MR's answers before they are normalized.
+struct Judged {
+    status: Option<String>,
+    /// The MR's head pipeline is the running pipeline (`CI_PIPELINE_ID`).
+    head_is_own: bool,
+    approvals_required: Option<u32>,
+    approvals_left: Option<u32>,
+    approvals_read: bool,
+}
+
+/// What each `detailed_merge_status` that blocks the merge means, in GitLab's terms.
+fn veto_message(status: &str) -> String {
+    let known = match status {
+        "ci_must_pass" => "the project requires a successful pipeline before merge (Pipelines must succeed), and the MR's pipeline did not succeed",
+        "commits_status" => "the source branch must exist and hold commits",
+        "conflict" | "broken_status" => "the source and target branches conflict",
+        "discussions_not_resolved" => "all threads must be resolved before merge",
+        "draft_status" => "the merge request is a draft",
+        "external_status_checks" | "status_checks_must_pass" => "all external status checks must pass before merge",
+        "jira_association_missing" => "the title or description must reference a Jira issue",
+        "merge_request_blocked" | "blocked_status" => "it is blocked by another merge request, which must be merged first",
+        "merge_time" => "it may not be merged before its scheduled merge time",
+        "need_rebase" => "the merge request must be rebased onto the target branch",
+        "not_approved" => "the approvals its approval rules require are missing",
+        "not_open" => "the merge request is not open",
+        "requested_changes" => "a reviewer requested changes",
+        "security_policy_violations" | "policies_denied" => "the project's security policies must be satisfied",
+        "security_policy_pipeline_check" | "security_policy_evaluation" => {
+            "the pipelines the project's security policies require must pass"
+        }
+        "locked_paths" => "paths locked by other users must be unlocked before merge",
+        "locked_lfs_files" => "LFS files locked by other users must be unlocked before merge",
+        "title_regex" | "title_not_matching" => "the title must match the pattern the project requires",
+        _ => "",
+    };
+    if known.is_empty() {
+        format!("GitLab's merge status is {status:?}, which pr-status does not know: it counts as blocking the merge")
+    } else {
+        format!("GitLab: {known}")
+    }
+}
+
+/// GitLab's verdict as (mergeable, vetoes, still computing). `ci_still_running` comes only
+/// when every other check passes (GitLab checks the pipeline last): when the running
+/// pipeline is the MR's head pipeline itself, it is not waited for, as `builds-passed` never
+/// waits for it either.
+fn verdict(status: Option<&str>, head_is_own: bool) -> (Option<bool>, Vec<MergeVeto>, bool) {
+    match status.map(str::trim) {
+        None | Some("") => (
+            None,
+            vec![MergeVeto::new(
+                "detailed_merge_status",
+                "GitLab sent no detailed_merge_status (GitLab 15.6 and later do), so its merge verdict is unknown",
+            )],
+            false,
+        ),
+        Some("mergeable") => (Some(true), Vec::new(), false),
+        Some("ci_still_running") if head_is_own => (Some(true), Vec::new(), false),
+        Some("ci_still_running") => (None, Vec::new(), true),
+        Some(s) if COMPUTING.contains(&s) => (None, Vec::new(), true),
+        Some(s) => (Some(false), vec![MergeVeto::new(s, veto_message(s))], false),
+    }
+}
+
+/// A time GitLab sent, when it is RFC 3339.
+fn rfc3339(text: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339).ok()
+}
+
+/// The MR's head when an approval was given at `approved_at`: the head of the newest diff
+/// version created at or before it. `None` when the time or the versions do not tell.
+fn approved_head(approved_at: &str, versions: &[ApiVersion]) -> Option<String> {
+    let at = rfc3339(approved_at)?;
+    versions
+        .iter()
+        .filter_map(|v| Some((rfc3339(v.created_at.as_deref()?)?, v.head_commit_sha.as_deref()?)))
+        .filter(|(created, _)| *created <= at)
+        .max_by_key(|(created, _)| *created)
+        .and_then(|(_, head)| server_commit(head))
+}
+
+/// The approvals threshold of `MIN_APPROVALS=auto`: the rules' `approvals_required`, raised
+/// while GitLab still counts approvals as missing (a rule that names its approvers is not met
+/// by anyone else's approval), so that the gate never passes what GitLab would not.
+fn threshold(required: u32, left: Option<u32>, counted: u32) -> u32 {
+    match left {
+        Some(l) if l > 0 => required.max(counted.saturating_add(l)),
+        _ => required,
+    }
+}
+
+/// A 403 of a settings endpoint: the refusal as GitLab said it, with what the setting needs.
+fn settings_refused(e: Error, needs: &str) -> Error {
+    match e {
+        Error::Auth { status: 403, message } => {
+            let said = message.split_once("). ").map_or(message.as_str(), |(said, _)| said);
+            Error::Auth {
+                status: 403,
+                message: format!("{said}). {needs}"),
+            }
+        }
+        other => other,
+    }
+}
+
+impl Gitlab {
+    /// Whether the MR's diff versions are read: `FRESH_APPROVALS` is not `false`, unless it
+    /// is `auto` and the project is already known not to reset approvals on push.
+    fn versions_wanted(&self) -> bool {
+        let known_off = self.freshness == Freshness::Auto
+            && self
+                .settings
+                .get()
+                .is_some_and(|s| s.reset_approvals_on_push == Some(false));
+        self.wants.freshness && !known_off
+    }
+
+    /// Every diff version of the MR (newest first).
+    async fn versions(&self, iid: u64) -> Result<Vec<ApiVersion>> {
+        let id = iid.to_string();
+        self.pages::<ApiVersion>(self.paged(&["merge_requests", &id, "versions"]))
+            .await
+            .map_err(|e| match e {
+                Error::Api {
+                    status: Some(404),
+                    message,
+                } => Error::api(
+                    Some(404),
+                    format!(
+                        "{}: the diff versions of !{iid} cannot be read, so it is unknown at which head its approvals were given (FRESH_APPROVALS)",
+                        message.trim_end_matches('.')
+                    ),
+                ),
+                other => other,
+            })
+    }
+
+    /// The project's settings when an auto setting needs them (`REQUIRED_BUILDS=auto`,
+    /// `FRESH_APPROVALS=auto`); `MIN_APPROVALS=auto` needs none (the MR's approvals say).
+    async fn settings_if_wanted(&self) -> Result<Option<Settings>> {
+        if !self.wants.rules || !(self.builds_auto || self.freshness == Freshness::Auto) {
+            return Ok(None);
+        }
+        Ok(Some(self.settings().await?.clone()))
+    }
+
+    /// The project's settings, read once per run (at most two requests, at the same time).
+    async fn settings(&self) -> Result<&Settings> {
+        self.settings
+            .get_or_try_init(|| async {
+                let (project, approvals) = tokio::join!(
+                    async {
+                        match self.builds_auto {
+                            true => Some(self.http.get(self.project_url(&[])).await),
+                            false => None,
+                        }
+                    },
+                    async {
+                        match self.freshness == Freshness::Auto {
+                            true => Some(self.http.get(self.project_url(&["approvals"])).await),
+                            false => None,
+                        }
+                    }
+                );
+                let mut settings = Settings::default();
+                if let Some(answer) = project {
+                    let project: ApiProject = match answer {
+                        Err(Error::Api {
+                            status: Some(404),
+                            message,
+                        }) => return Err(self.not_found(message, "CI_PROJECT_ID")),
+                        other => other
+                            .map_err(|e| {
+                                settings_refused(
+                                    e,
+                                    "REQUIRED_BUILDS=auto reads the project's \"Pipelines must succeed\" setting \
+                                     (GET /projects/:id): GITLAB_TOKEN needs the read_api scope and at least the Reporter role",
+                                )
+                            })?
+                            .json()?,
+                    };
+                    settings.pipeline_must_succeed = project.only_allow_merge_if_pipeline_succeeds.ok_or_else(|| {
+                        Error::api(
+                            None,
+                            format!(
+                                "{FORGE} sent project {} without only_allow_merge_if_pipeline_succeeds, so REQUIRED_BUILDS=auto cannot be judged",
+                                self.name
+                            ),
+                        )
+                    })?;
+                }
+                if let Some(answer) = approvals {
+                    let approval_settings: ApiApprovalSettings = match answer {
+                        Err(Error::Api {
+                            status: Some(404),
+                            message,
+                        }) => {
+                            return Err(Error::api(
+                                Some(404),
+                                format!(
+                                    "{}: project {} has no approval settings here (GET /projects/:id/approvals; GitLab Premium and Ultimate have them), \
+                                     so FRESH_APPROVALS=auto cannot follow reset_approvals_on_push: set FRESH_APPROVALS=true or false",
+                                    message.trim_end_matches('.'),
+                                    self.name
+                                ),
+                            ))
+                        }
+                        other => other
+                            .map_err(|e| {
+                                settings_refused(
+                                    e,
+                                    "FRESH_APPROVALS=auto reads the project's reset_approvals_on_push (GET /projects/:id/approvals), \
+                                     which GitLab shows only to the Maintainer role: give GITLAB_TOKEN's user (or the project access token) \
+                                     the Maintainer role with the read_api scope, or set FRESH_APPROVALS=true or false",
+                                )
+                            })?
+                            .json()?,
+                    };
+                    settings.reset_approvals_on_push = Some(approval_settings.reset_approvals_on_push.ok_or_else(|| {
+                        Error::api(
+                            None,
+                            format!(
+                                "{FORGE} sent the approval settings of project {} without reset_approvals_on_push, so FRESH_APPROVALS=auto cannot be judged",
+                                self.name
+                            ),
+                        )
+                    })?);
+                }
+                self.http.debug(&format!("project settings: {settings:?}"));
+                Ok(settings)
+            })
+            .await
+    }
+
+    /// With `REQUIRE=mergeable`, asks for the MR again while GitLab is still computing its
+    /// merge status, as the commit index's 202 is polled (`INDEX_WAIT`); its approvals too
+    /// while they are syncing (a push resets them).
+    async fn until_computed(
+        &self,
+        iid: u64,
+        mut mr: ApiMr,
+        mut approvals: Option<ApiApprovals>,
+    ) -> Result<(ApiMr, Option<ApiApprovals>)> {
+        if !self.wants.verdict {
+            return Ok((mr, approvals));
+        }
+        let id = iid.to_string();
+        let started = Instant::now();
+        let wait = self.http.settings().index_wait;
+        let mut delay = self.http.settings().retry_delay.max(Duration::from_millis(50));
+        loop {
+            let status = mr.detailed_merge_status.clone().unwrap_or_default();
+            if !COMPUTING.contains(&status.as_str()) {
+                return Ok((mr, approvals));
+            }
+            let elapsed = started.elapsed();
+            if elapsed >= wait {
+                self.http.debug(&format!(
+                    "!{iid}: detailed_merge_status still {status} after {} s (INDEX_WAIT)",
+                    wait.as_secs()
+                ));
+                return Ok((mr, approvals));
+            }
+            let pause = delay.min(wait - elapsed);
+            self.http.debug(&format!(
+                "!{iid}: detailed_merge_status {status}; asking again in {} ms",
+                pause.as_millis()
+            ));
+            tokio::time::sleep(pause).await;
+            delay = (delay * 2).min(Duration::from_secs(10));
+            let syncing = status == "approvals_syncing";
+            let (again, new_approvals) =
+                tokio::join!(self.http.get(self.project_url(&["merge_requests", &id])), async {
+                    match syncing {
+                        true => Some(
+                            self.http
+                                .get(self.project_url(&["merge_requests", &id, "approvals"]))
+                                .await,
+                        ),
+                        false => None,
+                    }
+                });
+            mr = self.mr_answer(iid, again)?;
+            if let Some(a) = new_approvals {
+                approvals = self.approvals_answer(iid, a)?;
+            }
+        }
+    }
+
+    /// What the verdict and the rules need, taken before the answers are normalized.
+    fn judged(&self, f: &Fetched) -> Judged {
+        let pipeline = f.mr.head_pipeline.clone().or_else(|| f.mr.pipeline.clone());
+        Judged {
+            status: f.mr.detailed_merge_status.clone(),
+            head_is_own: pipeline.is_some_and(|p| self.current_run.is_own(&p.build())),
+            approvals_required: f.approvals.as_ref().and_then(|a| a.approvals_required),
+            approvals_left: f.approvals.as_ref().and_then(|a| a.approvals_left),
+            approvals_read: f.approvals.is_some(),
+        }
+    }
+
+    /// Fills in what this run asked for beyond the common lookup: the verdict, the rules and
+    /// at which head each approval was given.
+    fn apply(
+        &self,
+        pr: &mut PullRequest,
+        j: Judged,
+        versions: Option<&[ApiVersion]>,
+        settings: Option<&Settings>,
+    ) -> Result<()> {
+        if self.wants.verdict {
+            let (mergeable, vetoes, pending) = verdict(j.status.as_deref(), j.head_is_own);
+            pr.mergeable = mergeable;
+            pr.merge_vetoes = vetoes;
+            pr.merge_pending = pending;
+        }
+        if let Some(versions) = versions {
+            let head = pr.source_commit.clone();
+            for r in &mut pr.reviewers {
+                if r.state != ReviewState::Approved {
+                    continue;
+                }
+                let at = r.approved_at.as_deref().and_then(|t| approved_head(t, versions));
+                *r = r.clone().given_at(at.as_deref(), head.as_deref());
+            }
+        }
+        if self.wants.rules {
+            let min_approvals = match j.approvals_required {
+                Some(required) => Some(threshold(required, j.approvals_left, pr.approvals)),
+                None if self.min_auto => {
+                    let why = if j.approvals_read {
+                        "its approvals answer has no approvals_required (approval rules are a GitLab Premium and Ultimate feature)"
+                    } else {
+                        "the server has no approvals API (404)"
+                    };
+                    return Err(Error::api(
+                        None,
+                        format!(
+                            "MIN_APPROVALS=auto cannot be judged for merge request !{}: {why}; set MIN_APPROVALS to a number",
+                            pr.id
+                        ),
+                    ));
+                }
+                None => None,
+            };
+            let settings = settings.cloned().unwrap_or_default();
+            pr.rules = Some(Rules {
+                min_approvals,
+                builds_must_succeed: settings.pipeline_must_succeed,
+                fresh_approvals: settings.reset_approvals_on_push,
+                ..Rules::default()
+            });
+        }
+        Ok(())
     }
 }
 
@@ -863,6 +1343,61 @@ mod tests {
         assert_eq!(status_state("canceled", false), BuildState::Stopped);
         assert_eq!(status_state("running", true), BuildState::Inprogress);
         assert_eq!(status_state("success", false), BuildState::Successful);
+    }
+
+    #[test]
+    fn merge_statuses_pass_wait_or_veto() {
+        assert_eq!(verdict(Some("mergeable"), false), (Some(true), vec![], false));
+        for s in COMPUTING {
+            assert_eq!(verdict(Some(s), true), (None, vec![], true), "{s}");
+        }
+        assert_eq!(verdict(Some("ci_still_running"), false), (None, vec![], true));
+        assert_eq!(verdict(Some("ci_still_running"), true), (Some(true), vec![], false));
+        let (m, v, p) = verdict(Some("not_approved"), false);
+        assert_eq!((m, p, v[0].rule.as_str()), (Some(false), false, "not_approved"));
+        let (m, v, _) = verdict(Some("brand_new"), false);
+        assert!(m == Some(false) && v[0].message.contains("does not know"), "{v:?}");
+        let (m, v, p) = verdict(None, false);
+        assert_eq!((m, p, v[0].rule.as_str()), (None, false, "detailed_merge_status"));
+    }
+
+    #[test]
+    fn approvals_are_placed_at_the_head_of_their_time() {
+        let v = |head: &str, at: &str| ApiVersion {
+            head_commit_sha: Some(head.into()),
+            created_at: Some(at.into()),
+        };
+        let (a, b) = ("a".repeat(40), "b".repeat(40));
+        let versions = [v(&b, "2026-11-02T10:00:00.000Z"), v(&a, "2026-11-02T09:00:00Z")];
+        assert_eq!(approved_head("2026-11-02T09:59:59Z", &versions), Some(a.clone()));
+        assert_eq!(
+            approved_head("2026-11-02T11:00:00+01:00", &versions),
+            Some(b.clone()),
+            "offsets count"
+        );
+        assert_eq!(approved_head("2026-11-02T10:00:00Z", &versions), Some(b));
+        assert_eq!(
+            approved_head("2026-11-02T08:00:00Z", &versions),
+            None,
+            "before every version"
+        );
+        assert_eq!(approved_head("yesterday", &versions), None);
+        assert_eq!(
+            approved_head("2026-11-02T10:00:00Z", &[v("not-a-sha", "2026-11-02T09:00:00Z")]),
+            None
+        );
+    }
+
+    #[test]
+    fn approvals_still_missing_raise_the_threshold() {
+        assert_eq!(threshold(2, Some(0), 2), 2);
+        assert_eq!(threshold(2, None, 0), 2);
+        assert_eq!(
+            threshold(1, Some(1), 1),
+            2,
+            "an ineligible approval does not meet the rule"
+        );
+        assert_eq!(threshold(3, Some(1), 1), 3);
     }
 
     #[test]
