@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A tiny fake of the GitLab REST API (v4) on loopback, for the packaging smoke tests.
 
-It answers exactly the requests src/provider/gitlab.rs makes, for any query string:
+It answers exactly the requests src/provider/gitlab/ makes, for any query string:
 
   GET /api/v4/projects/{id}/repository/commits/{sha}/merge_requests   one opened MR, as an array
   GET /api/v4/projects/{id}/merge_requests/{iid}                      that MR, head pipeline success,
