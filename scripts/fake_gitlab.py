@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """A tiny fake of the GitLab REST API (v4) on loopback, for the packaging smoke tests.
 
-It answers exactly the requests src/provider/gitlab.rs makes, for any query string:
+It answers exactly the requests src/provider/gitlab/ makes, for any query string:
 
   GET /api/v4/projects/{id}/repository/commits/{sha}/merge_requests   one opened MR, as an array
-  GET /api/v4/projects/{id}/merge_requests/{iid}                      that MR, head pipeline success
-  GET /api/v4/projects/{id}/merge_requests/{iid}/approvals            approved by one user
+  GET /api/v4/projects/{id}/merge_requests/{iid}                      that MR, head pipeline success,
+                                                                      detailed_merge_status mergeable
+  GET /api/v4/projects/{id}/merge_requests/{iid}/approvals            approved by one user (1 required)
   GET /api/v4/projects/{id}/merge_requests/{iid}/reviewers            no reviewers ([])
   GET /api/v4/projects/{id}/repository/commits/{sha}/statuses         no other pipelines' statuses ([])
 
@@ -60,6 +61,9 @@ def merge_request(web: str, project_id: int, commit: str) -> dict:
         "updated_at": "2026-11-02T10:00:00.000Z",
         "web_url": f"{web}/-/merge_requests/{MR_IID}",
         "reviewers": [],
+        # GitLab's own verdict (REQUIRE=mergeable): nothing blocks the merge.
+        "merge_status": "can_be_merged",
+        "detailed_merge_status": "mergeable",
         "head_pipeline": {
             "id": PIPELINE_ID,
             "iid": 56,
@@ -148,7 +152,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(200, {
                     "id": 90007, "iid": MR_IID, "project_id": project_id, "state": "opened",
                     "approved": True, "approvals_required": 1, "approvals_left": 0,
-                    "approved_by": [{"user": APPROVER}],
+                    "approved_by": [{"user": APPROVER, "approved_at": "2026-11-02T09:30:00.000Z"}],
                 })
             return self._send(200, [])
         return self._send(404, {"message": "404 Not found"})

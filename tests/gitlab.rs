@@ -214,7 +214,7 @@ fn private_token_is_sent_and_the_gate_passes() {
     assert_eq!(p["approvals"], 1, "the author's own approval does not count");
     assert_eq!(
         p["reviewers"],
-        json!([{"name": "Rita Reviewer", "state": "approved"}, {"name": "Pat Pending", "state": "pending"}])
+        json!([{"name": "Rita Reviewer", "state": "approved", "approved_at": null, "commit": null, "stale": false}, {"name": "Pat Pending", "state": "pending", "approved_at": null, "commit": null, "stale": false}])
     );
     assert_eq!(
         p["builds"],
@@ -329,7 +329,7 @@ fn merge_request_iid_fetches_that_mr_directly() {
     );
     assert_eq!(
         s["pull_requests"][0]["reviewers"],
-        json!([{"name": "Rita", "state": "approved"}])
+        json!([{"name": "Rita", "state": "approved", "approved_at": null, "commit": null, "stale": false}])
     );
 
     let mut server = Server::new();
@@ -387,10 +387,10 @@ fn approvals_and_requested_changes_with_the_author_left_out() {
     assert_eq!(
         p["reviewers"],
         json!([
-            {"name": "Rita Reviewer", "state": "approved"},
-            {"name": "Carl Changes", "state": "changes_requested"},
-            {"name": "Pat Pending", "state": "pending"},
-            {"name": "Otto Outsider", "state": "approved"},
+            {"name": "Rita Reviewer", "state": "approved", "approved_at": null, "commit": null, "stale": false},
+            {"name": "Carl Changes", "state": "changes_requested", "approved_at": null, "commit": null, "stale": false},
+            {"name": "Pat Pending", "state": "pending", "approved_at": null, "commit": null, "stale": false},
+            {"name": "Otto Outsider", "state": "approved", "approved_at": null, "commit": null, "stale": false},
         ])
     );
     assert_eq!(
@@ -425,7 +425,7 @@ fn servers_without_the_reviewers_api_list_the_mrs_reviewers_as_pending() {
     assert_eq!(r.code, 0, "a 404 from an older server is not an error: {}", r.stderr);
     assert_eq!(
         r.summary()["pull_requests"][0]["reviewers"],
-        json!([{"name": "Rita Reviewer", "state": "approved"}, {"name": "Pat Pending", "state": "pending"}])
+        json!([{"name": "Rita Reviewer", "state": "approved", "approved_at": null, "commit": null, "stale": false}, {"name": "Pat Pending", "state": "pending", "approved_at": null, "commit": null, "stale": false}])
     );
 }
 
