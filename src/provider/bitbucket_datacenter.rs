@@ -7,6 +7,9 @@
 //! The list answer already carries reviewers, participants, task and comment counts, so no PR
 //! needs a request of its own: N PRs whose head is the commit cost pages + 1 requests.
 //!
+//! The repository's own merge rules (`REQUIRE=mergeable`, the `auto` settings) are read only
+//! when asked for (`rules`): the common path keeps the requests above.
+//!
 //! Builds come from `GET /rest/build-status/latest/commits/{commit}`: it is the only resource
 //! that lists a commit's build statuses (deprecated since 7.14, still served by 9.x). The
 //! per-repository `.../commits/{commit}/builds` that replaced it for posting statuses answers
@@ -23,10 +26,14 @@ use crate::config::{self, Config, Problems, ProviderKind, Vars};
 use crate::credentials::{secret_var, Auth, Form, Redactor};
 use crate::error::{Error, Result};
 use crate::http::{AuthHint, Http, Page as HttpPage};
-use crate::model::{Build, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer};
+use crate::model::{Build, Freshness, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer, Wants};
 use crate::provider::flow::{self, Forge, Listed};
 use crate::provider::{parse_body, same_commit, server_commit, BitbucketStatus, Provider};
 use crate::summary::Repository;
+
+mod rules;
+
+use rules::{MergeVerdict, Needs, RepoRules};
 
 const FORGE: &str = "Bitbucket Data Center";
 /// Page sizes asked for; servers cap `limit` themselves (build statuses at 100).
@@ -56,6 +63,12 @@ pub struct BitbucketDatacenter {
     slug: String,
     commit: Option<String>,
     pr_id: Option<u64>,
+    /// What this run reads beyond the common lookup (`REQUIRE=mergeable`, the auto settings).
+    wants: Wants,
+    needs: Needs,
+    /// The repository's rules, once read: they are repository-wide, so a wait for builds
+    /// does not read them again.
+    rules: Option<RepoRules>,
 }
 
 /// A project key (`PROJ`: a letter, then letters, digits, `_`) or a personal repository's
@@ -220,6 +233,13 @@ impl BitbucketDatacenter {
             slug,
             commit,
             pr_id,
+            wants: cfg.wants(),
+            needs: Needs {
+                min_approvals: cfg.min_approvals.is_none(),
+                fresh: cfg.fresh_approvals == Freshness::Auto,
+                builds: cfg.required_builds_auto,
+            },
+            rules: None,
         })
     }
 
@@ -361,7 +381,23 @@ impl Provider for BitbucketDatacenter {
     }
 
     async fn lookup(&mut self) -> Result<Lookup> {
-        flow::lookup(&*self).await
+        // The rules do not depend on the list: read beside the first round trip, once.
+        let (found, read) = if self.needs.any() && self.rules.is_none() {
+            let (found, read) = tokio::join!(flow::lookup(&*self), self.read_rules(self.needs));
+            (found, Some(read))
+        } else {
+            (flow::lookup(&*self).await, None)
+        };
+        let mut found = found?;
+        if let Some(read) = read {
+            self.rules = Some(read?);
+        }
+        if let Some(rules) = &self.rules {
+            for pr in &mut found.pull_requests {
+                pr.rules = rules.for_pr(pr)?;
+            }
+        }
+        Ok(found)
     }
 
     async fn post_result(&self, verdict: &Verdict) -> Result<()> {
@@ -380,20 +416,35 @@ impl Forge for BitbucketDatacenter {
             let url = self.repo_url(&["pull-requests", &id.to_string()]);
             // The head is only known from the answer, unless the CI gave the commit too: then
             // its builds are fetched alongside (usually the head itself).
-            let (pr, known) = match &self.commit {
-                Some(c) => {
-                    let (pr, builds) = tokio::join!(self.http.get(url), self.build_statuses(c));
-                    (pr, Some((c.clone(), builds)))
+            // With REQUIRE=mergeable its verdict comes alongside too: the id is all it needs.
+            let builds = async {
+                match &self.commit {
+                    Some(c) => Some((c.clone(), self.build_statuses(c).await)),
+                    None => None,
                 }
-                None => (self.http.get(url).await, None),
             };
-            let pr: ApiPr = match pr {
+            let verdict = async {
+                match self.wants.verdict {
+                    true => Some(self.merge_verdict(id, Some("OPEN")).await),
+                    false => None,
+                }
+            };
+            let (pr, known, verdict) = tokio::join!(self.http.get(url), builds, verdict);
+            let mut pr: ApiPr = match pr {
                 Err(Error::Api {
                     status: Some(404),
                     message,
                 }) => return Err(self.pr_not_found(id, &message)),
                 other => other?.json()?,
             };
+            if let Some(v) = verdict {
+                // Asked before the state was known: a PR that is not open gets no verdict.
+                let open = pr.state.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("OPEN"));
+                pr.verdict = Some(match open {
+                    true => v?,
+                    false => self.merge_verdict(id, pr.state.as_deref()).await?,
+                });
+            }
             let listed = Listed::new(LookupKind::PrId, vec![pr]);
             return Ok(match known {
                 Some((c, builds)) => listed.knowing(c, builds),
@@ -413,7 +464,11 @@ impl Forge for BitbucketDatacenter {
         pr.head().and_then(server_commit)
     }
 
-    async fn detail(&self, pr: ApiPr) -> Result<ApiPr> {
+    /// The list already carries everything but the merge verdict (`REQUIRE=mergeable`).
+    async fn detail(&self, mut pr: ApiPr) -> Result<ApiPr> {
+        if self.wants.verdict && pr.verdict.is_none() {
+            pr.verdict = Some(self.merge_verdict(pr.id, pr.state.as_deref()).await?);
+        }
         Ok(pr)
     }
 
@@ -481,6 +536,10 @@ struct Participant {
     /// `APPROVED`, `NEEDS_WORK` or `UNAPPROVED`; servers before 4.2 only sent `approved`.
     status: Option<String>,
     approved: Option<bool>,
+    /// The head at which the participant last approved or asked for changes (Data Center
+    /// 4.9+); reset to none when the server cannot keep it.
+    #[serde(rename = "lastReviewedCommit")]
+    last_reviewed_commit: Option<String>,
 }
 
 impl Participant {
@@ -548,6 +607,9 @@ pub(crate) struct ApiPr {
     participants: Option<Vec<Participant>>,
     properties: Option<Properties>,
     links: Option<Links>,
+    /// The merge verdict read for this PR (`REQUIRE=mergeable`); not part of the answer.
+    #[serde(skip)]
+    verdict: Option<MergeVerdict>,
 }
 
 /// Epoch milliseconds as RFC 3339; a value out of range is left out rather than invented.
@@ -613,11 +675,16 @@ impl ApiPr {
             {
                 continue;
             }
-            reviews.push(Reviewer::new(user.label(), state));
+            // Data Center says at which head, not when: no time is known.
+            let at = p.last_reviewed_commit.as_deref().and_then(server_commit);
+            reviews.push(Reviewer::new(user.label(), state).given_at(at.as_deref(), pr.source_commit.as_deref()));
             seen.push(user);
         }
         pr.set_reviews(reviews);
         pr.builds = builds.iter().map(BitbucketStatus::build).collect();
+        if let Some(v) = self.verdict {
+            v.apply(&mut pr);
+        }
         Ok(pr)
     }
 }
