@@ -20,7 +20,7 @@ use crate::proxy::Proxies;
 ///
 /// A value that is not UTF-8 is never converted (a lossy conversion sent an altered token and
 /// wrote the summary under another name): it is kept apart, `get` does not see it, and
-/// `Config::from_vars` refuses it when pr-status reads that variable (`refuse_not_utf8`).
+/// `provider::registry::configure` refuses it when pr-status reads that variable (`refuse_not_utf8`).
 #[derive(Clone, Default)]
 pub struct Vars(BTreeMap<String, String>, BTreeMap<String, OsString>);
 
@@ -32,8 +32,9 @@ impl std::fmt::Debug for Vars {
     }
 }
 
-/// Exact names pr-status reads outside the prefixes of `READ_PREFIXES`.
-const READ_NAMES: [&str; 21] = [
+/// Exact names pr-status reads outside the prefixes of `READ_PREFIXES`, whatever the forge
+/// (each forge adds its own: `provider::Entry::reads`).
+const READ_NAMES: [&str; 20] = [
     "PROVIDER",
     "REQUIRE",
     "REQUIRED_BUILDS",
@@ -48,7 +49,6 @@ const READ_NAMES: [&str; 21] = [
     "DEBUG",
     "RUNNER_DEBUG",
     "SSL_CERT_FILE",
-    "TF_BUILD",
     "ALL_PROXY",
     "NO_PROXY",
     "http_proxy",
@@ -56,19 +56,9 @@ const READ_NAMES: [&str; 21] = [
     "all_proxy",
     "no_proxy",
 ];
-/// Name prefixes of the variables pr-status reads (its own, and the CI systems' it knows).
-const READ_PREFIXES: [&str; 10] = [
-    "BITBUCKET_",
-    "GITHUB_",
-    "GITLAB_",
-    "CI_",
-    "GIT_",
-    "SUMMARY_",
-    "HTTP_",
-    "HTTPS_",
-    "BUILD_",
-    "SYSTEM_",
-];
+/// Name prefixes of the variables pr-status reads whatever the forge: its own, and Jenkins'
+/// `BUILD_URL` (each forge adds its own: `provider::Entry::read_prefixes`).
+const READ_PREFIXES: [&str; 4] = ["SUMMARY_", "HTTP_", "HTTPS_", "BUILD_"];
 
 impl Vars {
     /// The process environment. Values are taken as they are, not trimmed (secrets are
@@ -112,13 +102,14 @@ impl Vars {
             .or_else(|| self.1.get(name).map(PathBuf::from))
     }
 
-    /// Exit 2 naming every variable pr-status reads whose value is not UTF-8.
-    pub fn refuse_not_utf8(&self) -> Result<()> {
+    /// Exit 2 naming every variable pr-status reads whose value is not UTF-8: the shared
+    /// ones, and those `also` says a forge reads.
+    pub fn refuse_not_utf8(&self, also: impl Fn(&str) -> bool) -> Result<()> {
         let bad: Vec<&str> = self
             .1
             .keys()
             .map(String::as_str)
-            .filter(|k| READ_NAMES.contains(k) || READ_PREFIXES.iter().any(|p| k.starts_with(p)))
+            .filter(|k| READ_NAMES.contains(k) || READ_PREFIXES.iter().any(|p| k.starts_with(p)) || also(k))
             .collect();
         if bad.is_empty() {
             return Ok(());
@@ -141,80 +132,6 @@ impl Vars {
     }
 }
 
-/// The provider that answers the lookup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProviderKind {
-    BitbucketCloud,
-    BitbucketDatacenter,
-    Github,
-    Gitlab,
-    Demo,
-}
-
-impl ProviderKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProviderKind::BitbucketCloud => "bitbucket-cloud",
-            ProviderKind::BitbucketDatacenter => "bitbucket-datacenter",
-            ProviderKind::Github => "github",
-            ProviderKind::Gitlab => "gitlab",
-            ProviderKind::Demo => "demo",
-        }
-    }
-
-    /// SPEC's provider table: an explicit `PROVIDER` wins, else the first row that matches.
-    /// Returns how the choice was made too, for messages.
-    fn detect(env: &CommonEnv) -> Result<(ProviderKind, Detection)> {
-        if let Some(p) = &env.provider {
-            return match p.trim().to_ascii_lowercase().as_str() {
-                "bitbucket-cloud" => Ok((ProviderKind::BitbucketCloud, Detection::Explicit)),
-                "bitbucket-datacenter" => Ok((ProviderKind::BitbucketDatacenter, Detection::Explicit)),
-                "github" => Ok((ProviderKind::Github, Detection::Explicit)),
-                "gitlab" => Ok((ProviderKind::Gitlab, Detection::Explicit)),
-                _ => Err(Error::config(format!(
-                    "PROVIDER={p:?} is not a provider: use bitbucket-cloud, bitbucket-datacenter, github or gitlab"
-                ))),
-            };
-        }
-        // The table's rows in order: the variable that selects each, when set.
-        let rows = [
-            (
-                ProviderKind::BitbucketDatacenter,
-                env.bitbucket_server_url.is_some().then_some("BITBUCKET_SERVER_URL"),
-            ),
-            (
-                ProviderKind::BitbucketCloud,
-                if env.bitbucket_build_number.is_some() {
-                    Some("BITBUCKET_BUILD_NUMBER")
-                } else if env.bitbucket_workspace.is_some() {
-                    Some("BITBUCKET_WORKSPACE")
-                } else {
-                    None
-                },
-            ),
-            (
-                ProviderKind::Github,
-                is_true(env.github_actions.as_deref()).then_some("GITHUB_ACTIONS=true"),
-            ),
-            (
-                ProviderKind::Gitlab,
-                is_true(env.gitlab_ci.as_deref()).then_some("GITLAB_CI=true"),
-            ),
-        ];
-        let mut matched = rows.iter().filter_map(|(kind, why)| why.map(|w| (*kind, w)));
-        match matched.next() {
-            Some((kind, because)) => Ok((
-                kind,
-                Detection::Variable {
-                    because,
-                    outranked: matched.collect(),
-                },
-            )),
-            None => Ok((ProviderKind::BitbucketCloud, Detection::Default)),
-        }
-    }
-}
-
 /// How the provider was chosen: by `PROVIDER`, or detected (SPEC "Providers").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Detection {
@@ -225,9 +142,9 @@ pub enum Detection {
     /// matched too, with their variables.
     Variable {
         because: &'static str,
-        outranked: Vec<(ProviderKind, &'static str)>,
+        outranked: Vec<(&'static str, &'static str)>,
     },
-    /// Nothing matched: Bitbucket Cloud, the table's default.
+    /// Nothing matched: the table's default (`provider::registry::DEFAULT`).
     Default,
 }
 
@@ -237,8 +154,8 @@ impl Detection {
     /// `BITBUCKET_WORKSPACE` in a GitHub job reads "(provider bitbucket-cloud chosen because
     /// BITBUCKET_WORKSPACE is set, which outranks GITHUB_ACTIONS=true: set PROVIDER=github if
     /// that is meant)".
-    pub fn note(&self, kind: ProviderKind) -> Option<String> {
-        let chosen = format!("provider {} chosen because", kind.as_str());
+    pub fn note(&self, provider: &str) -> Option<String> {
+        let chosen = format!("provider {provider} chosen because");
         Some(match self {
             Detection::Explicit => return None,
             Detection::Variable { because, outranked } if outranked.is_empty() => {
@@ -246,10 +163,7 @@ impl Detection {
             }
             Detection::Variable { because, outranked } => {
                 let vars: Vec<&str> = outranked.iter().map(|(_, v)| *v).collect();
-                let providers: Vec<String> = outranked
-                    .iter()
-                    .map(|(k, _)| format!("PROVIDER={}", k.as_str()))
-                    .collect();
+                let providers: Vec<String> = outranked.iter().map(|(k, _)| format!("PROVIDER={k}")).collect();
                 format!(
                     "({chosen} {because} is set, which outranks {}: set {} if that is meant)",
                     vars.join(" and "),
@@ -376,14 +290,14 @@ fn freshness(text: Option<&str>) -> Result<Freshness> {
     }
 }
 
-fn is_true(v: Option<&str>) -> bool {
+/// Whether a CI's marker variable is on (`GITHUB_ACTIONS=true`): `true`, `1` or `yes`, any case.
+pub fn is_true(v: Option<&str>) -> bool {
     matches!(v.map(str::to_ascii_lowercase).as_deref(), Some("true" | "1" | "yes"))
 }
 
 /// The variables every provider shares (SPEC "Configuration"), as text; validated below.
 #[derive(Debug, Deserialize, Default)]
 struct CommonEnv {
-    provider: Option<String>,
     require: Option<String>,
     min_approvals: Option<String>,
     fresh_approvals: Option<String>,
@@ -398,12 +312,6 @@ struct CommonEnv {
     debug: Option<String>,
     post_result: Option<String>,
     ssl_cert_file: Option<String>,
-    // Only read for provider detection.
-    bitbucket_server_url: Option<String>,
-    bitbucket_build_number: Option<String>,
-    bitbucket_workspace: Option<String>,
-    github_actions: Option<String>,
-    gitlab_ci: Option<String>,
 }
 
 /// Where the summaries go. `json` is always written.
@@ -471,7 +379,8 @@ pub struct HttpSettings {
 /// The validated configuration of one run.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub provider: ProviderKind,
+    /// The `PROVIDER` value of the chosen forge (`provider::registry` maps it to its entry).
+    pub provider: &'static str,
     /// How `provider` was chosen, for messages.
     pub detection: Detection,
     pub require: Vec<Condition>,
@@ -497,20 +406,18 @@ pub struct Config {
 }
 
 impl Config {
-    /// Validates everything; `demo` skips provider detection. Every problem is named in one
-    /// error, one line each: the shared variables' and, when there are any, the detected
-    /// provider's own (so the run that reports a bad `MIN_APPROVALS` also reports a missing
-    /// `GITHUB_TOKEN`). With no shared problem the provider's `from_config` reports its own.
-    pub fn from_vars(vars: Vars, demo: bool) -> Result<Config> {
-        vars.refuse_not_utf8()?;
+    /// Reads and validates the shared variables (SPEC "Configuration") for the provider
+    /// `chosen` names (`None`: the choice itself failed, and is in `problems`). Each problem
+    /// goes into `problems`; the `Config` is only meant to be used when there is none.
+    /// `provider::registry::configure` is the whole configuration step, forge included.
+    pub fn read(
+        vars: Vars,
+        chosen: Option<(&'static str, Detection)>,
+        current_run: CurrentRun,
+        problems: &mut Problems,
+    ) -> Result<Config> {
         let env: CommonEnv = vars.typed()?;
-        let mut problems = Problems::default();
-        let (provider, detection) = if demo {
-            Some((ProviderKind::Demo, Detection::Explicit))
-        } else {
-            problems.check(ProviderKind::detect(&env))
-        }
-        .unzip();
+        let (provider, detection) = chosen.unzip();
         let require = problems
             .check(match &env.require {
                 Some(text) => Condition::parse_list(text),
@@ -571,8 +478,8 @@ impl Config {
                 crate::debug_line(note);
             }
         }
-        let cfg = Config {
-            provider: provider.unwrap_or(ProviderKind::BitbucketCloud),
+        Ok(Config {
+            provider: provider.unwrap_or_default(),
             detection: detection.unwrap_or(Detection::Explicit),
             require,
             min_approvals,
@@ -596,22 +503,10 @@ impl Config {
                 debug,
                 proxy,
             },
-            current_run: CurrentRun::from_vars(&vars),
+            current_run,
             post_result,
             vars,
-        };
-        if problems.is_empty() {
-            return Ok(cfg);
-        }
-        // The configuration is wrong: name the provider's problems in the same run. The
-        // provider is only built here to find them; nothing is sent.
-        if provider.is_some() {
-            if let Err(e) = cfg.provider_check() {
-                problems.check::<()>(Err(e));
-            }
-        }
-        problems.finish()?;
-        Err(Problems::incomplete())
+        })
     }
 
     /// What the forge must read beyond the common lookup (`model::Wants`).
@@ -620,21 +515,6 @@ impl Config {
             verdict: self.require.contains(&Condition::Mergeable),
             rules: self.min_approvals.is_none() || self.required_builds_auto || self.fresh_approvals == Freshness::Auto,
             freshness: self.fresh_approvals != Freshness::Any,
-        }
-    }
-
-    /// Builds the provider from this configuration and drops it: its `Err` names every
-    /// problem with the provider's own variables.
-    fn provider_check(&self) -> Result<()> {
-        use crate::provider;
-        match self.provider {
-            ProviderKind::BitbucketCloud => provider::bitbucket_cloud::BitbucketCloud::from_config(self).map(drop),
-            ProviderKind::BitbucketDatacenter => {
-                provider::bitbucket_datacenter::BitbucketDatacenter::from_config(self).map(drop)
-            }
-            ProviderKind::Github => provider::github::Github::from_config(self).map(drop),
-            ProviderKind::Gitlab => provider::gitlab::Gitlab::from_config(self).map(drop),
-            ProviderKind::Demo => Ok(()),
         }
     }
 }
@@ -763,33 +643,21 @@ mod tests {
         Vars::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
     }
 
-    #[test]
-    fn provider_detection_follows_the_table() {
-        let detect = |p: &[(&str, &str)]| Config::from_vars(vars(p), false).map(|c| c.provider);
-        assert_eq!(detect(&[]).unwrap(), ProviderKind::BitbucketCloud);
-        assert_eq!(detect(&[("GITHUB_ACTIONS", "true")]).unwrap(), ProviderKind::Github);
-        assert_eq!(detect(&[("GITLAB_CI", "true")]).unwrap(), ProviderKind::Gitlab);
-        assert_eq!(
-            detect(&[("GITLAB_CI", "true"), ("BITBUCKET_SERVER_URL", "https://x")]).unwrap(),
-            ProviderKind::BitbucketDatacenter
-        );
-        assert_eq!(
-            detect(&[("GITHUB_ACTIONS", "true"), ("BITBUCKET_WORKSPACE", "w")]).unwrap(),
-            ProviderKind::BitbucketCloud
-        );
-        assert_eq!(
-            detect(&[("PROVIDER", "gitlab"), ("BITBUCKET_SERVER_URL", "https://x")]).unwrap(),
-            ProviderKind::Gitlab
-        );
-        assert!(detect(&[("PROVIDER", "svn")])
-            .unwrap_err()
-            .to_string()
-            .contains("PROVIDER"));
+    /// The shared configuration alone, as for an explicit `PROVIDER`.
+    fn shared(vars: Vars) -> Result<Config> {
+        let mut problems = Problems::default();
+        let cfg = Config::read(
+            vars,
+            Some(("bitbucket-cloud", Detection::Explicit)),
+            CurrentRun::default(),
+            &mut problems,
+        )?;
+        problems.finish().map(|()| cfg)
     }
 
     #[test]
     fn defaults_match_spec() {
-        let c = Config::from_vars(vars(&[]), false).unwrap();
+        let c = shared(vars(&[])).unwrap();
         assert_eq!(c.min_approvals, Some(1));
         assert_eq!(c.wait_for_builds, Duration::ZERO);
         assert_eq!(c.http.timeout, Duration::from_secs(30));
@@ -808,7 +676,7 @@ mod tests {
             ("REQUIRE", "open,green"),
             ("SSL_CERT_FILE", "/nonexistent/ca.pem"),
         ] {
-            let err = Config::from_vars(vars(&[(k, v)]), false).unwrap_err();
+            let err = shared(vars(&[(k, v)])).unwrap_err();
             assert_eq!(err.exit_code(), 2);
             assert!(err.to_string().contains(k), "{err}");
         }

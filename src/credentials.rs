@@ -37,21 +37,17 @@ impl fmt::Display for Secret {
     }
 }
 
-/// Which credential form was chosen; messages about refused credentials depend on it.
+/// One way a forge takes a credential. Each forge declares its own (`provider::Entry::
+/// credentials`, in the order they are tried); messages about a refused credential depend on
+/// the form that was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Form {
-    /// `Authorization: Bearer`: access tokens (Cloud, Data Center), GitHub tokens, OAuth results.
-    AccessToken,
-    /// Basic `email:api_token` (Atlassian API token).
-    ApiToken,
-    /// OAuth consumer exchanged for a Bearer token.
-    OAuth,
-    /// Basic `username:app_password`: removed from Bitbucket Cloud in July 2026.
-    AppPassword,
-    /// Basic `username:password` (Data Center).
-    Password,
-    /// GitLab `PRIVATE-TOKEN`.
-    PrivateToken,
+pub struct Form {
+    /// What docs and messages call it: "access token".
+    pub name: &'static str,
+    /// The variables that make it up, all of them needed.
+    pub variables: &'static [&'static str],
+    /// How it is sent: "Authorization: Bearer".
+    pub sent_as: &'static str,
 }
 
 /// A ready-to-send authentication header. The header value is marked sensitive so that
@@ -65,7 +61,7 @@ pub struct Auth {
 
 impl fmt::Debug for Auth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Auth {{ form: {:?}, {}: [redacted] }}", self.form, self.name)
+        write!(f, "Auth {{ form: {:?}, {}: [redacted] }}", self.form.name, self.name)
     }
 }
 
@@ -170,11 +166,17 @@ pub fn secret_var(vars: &crate::config::Vars, name: &str) -> Option<Secret> {
 mod tests {
     use super::*;
 
+    const TEST_FORM: Form = Form {
+        name: "access token",
+        variables: &["X"],
+        sent_as: "Authorization: Bearer",
+    };
+
     #[test]
     fn secret_never_prints() {
         let s = Secret::new("hunter2-token");
         assert_eq!(format!("{s} {s:?}"), "[redacted] [redacted]");
-        let auth = Auth::bearer(Form::AccessToken, &s, "X").unwrap();
+        let auth = Auth::bearer(TEST_FORM, &s, "X").unwrap();
         assert!(!format!("{auth:?}").contains("hunter2"));
     }
 
@@ -204,7 +206,7 @@ mod tests {
 
     #[test]
     fn header_rejects_newline_without_echoing_it() {
-        let err = Auth::bearer(Form::AccessToken, &Secret::new("abc\ndef"), "BITBUCKET_ACCESS_TOKEN")
+        let err = Auth::bearer(TEST_FORM, &Secret::new("abc\ndef"), "BITBUCKET_ACCESS_TOKEN")
             .unwrap_err()
             .to_string();
         assert!(err.contains("BITBUCKET_ACCESS_TOKEN"));

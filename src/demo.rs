@@ -1,19 +1,34 @@
 //! `pr-status demo`: the whole step against built-in sample data, behind the same
 //! `Provider` interface as the real forges. No network, no credentials.
 
-use crate::config::ProviderKind;
 use crate::error::Result;
 use crate::http::Http;
 use crate::model::{
     Build, BuildState, Lookup, LookupKind, MergeVeto, PrState, PullRequest, ReviewState, Reviewer, Rules,
 };
-use crate::provider::Provider;
+use crate::provider::{Entry, Provider, ProviderKind};
 use crate::summary::Repository;
 
 pub const COMMIT: &str = "4f9c2e1d7b3a5c8e0f1a2b3c4d5e6f708192a3b4";
 
 #[derive(Debug, Default)]
 pub struct Demo;
+
+/// The demo in the registry (`provider::registry::DEMO`): chosen by `pr-status demo` only,
+/// never detected and not a `PROVIDER` value.
+pub static ENTRY: Entry = Entry {
+    name: "demo",
+    ci: None,
+    precedence: u8::MAX,
+    detected_when: "",
+    detect: |_| None,
+    reads: &[],
+    read_prefixes: &[],
+    credentials: &[],
+    open: |_| Ok(Box::new(Demo)),
+    own_run: None,
+    ci_output: None,
+};
 
 fn pr(id: u64, title: &str, state: PrState, source: &str, dest: &str, updated: &str) -> PullRequest {
     let mut p = PullRequest::new(id, title, state);
@@ -116,7 +131,7 @@ pub fn sample() -> Vec<PullRequest> {
 
 impl Provider for Demo {
     fn kind(&self) -> ProviderKind {
-        ProviderKind::Demo
+        &ENTRY
     }
 
     fn repository(&self) -> Repository {

@@ -472,6 +472,16 @@ mod tests {
     use super::*;
     use crate::model::{ReviewState, Reviewer};
 
+    /// The running Bitbucket Pipelines build number `n`.
+    fn pipelines_build(n: u32) -> CurrentRun {
+        let vars = crate::config::Vars::from_pairs([("BITBUCKET_BUILD_NUMBER".to_string(), n.to_string())]);
+        CurrentRun::new(
+            crate::provider::bitbucket_cloud::pipelines_run(&vars)
+                .into_iter()
+                .collect(),
+        )
+    }
+
     fn pr(id: u64, state: PrState) -> PullRequest {
         let mut p = PullRequest::new(id, format!("PR {id}"), state);
         p.destination_branch = Some("main".into());
@@ -563,7 +573,7 @@ mod tests {
             build("unit", BuildState::Successful),
         ];
         let mut g = gate("builds-passed");
-        g.current_run.bitbucket_build_number = Some("7".into());
+        g.current_run = pipelines_build(7);
         assert_eq!(g.decide(vec![p.clone()], None).outcome, Outcome::Fail);
         g.ignore_builds = vec!["flaky".into()];
         let d = g.decide(vec![p], None);
@@ -644,7 +654,7 @@ mod tests {
             ),
         ];
         g.required_builds = vec!["Pipeline #7 for main".into()];
-        g.current_run.bitbucket_build_number = Some("7".into());
+        g.current_run = pipelines_build(7);
         assert_eq!(g.decide(vec![p], None).outcome, Outcome::Pending);
     }
 

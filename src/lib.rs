@@ -21,11 +21,11 @@ pub mod write;
 
 use std::time::Instant;
 
-use config::{Config, Outputs, ProviderKind, Vars};
+use config::{Config, Outputs, Vars};
 use credentials::Redactor;
 use error::{Error, Result};
 use gate::{Gate, Outcome};
-use provider::Provider;
+use provider::{registry, DynProvider};
 use summary::Summary;
 
 /// Runs the step with the given environment and returns the exit code. Never panics on bad
@@ -37,23 +37,24 @@ pub async fn run(vars: Vars, demo: bool) -> u8 {
     // (or, as PID 1 of a container, ignores it).
     let mut signals = interrupt::Signals::install();
     let outputs = Outputs::from_vars(&vars);
-    let github_actions = config::parse_bool("GITHUB_ACTIONS", vars.get("GITHUB_ACTIONS"), false).unwrap_or(false);
+    // For the CIs' own output conventions (`provider::Entry::ci_output`), on every path.
+    let ci_vars = vars.clone();
     // The step first: a verdict already reached is kept. Summaries are written by plain
     // (blocking) code with no await inside, so a signal never cuts a write in half.
     tokio::select! {
         biased;
-        code = step(vars, demo, &outputs, github_actions) => code,
+        code = step(vars, demo, &outputs, &ci_vars) => code,
         signal = signals.recv() => {
             let e = signal.error();
             let mut summary = Summary::new();
             summary.set_error(&e, e.to_string());
-            finish(summary, &outputs, &Redactor::default(), &[], github_actions)
+            finish(summary, &outputs, &Redactor::default(), &[], &ci_vars)
         }
     }
 }
 
 /// The whole step: configuration, lookup, gate, summaries.
-async fn step(vars: Vars, demo: bool, outputs: &Outputs, github_actions: bool) -> u8 {
+async fn step(vars: Vars, demo: bool, outputs: &Outputs, ci_vars: &Vars) -> u8 {
     let mut summary = Summary::new();
     let mut redactor = Redactor::default();
     let mut unwritable: Vec<&'static str> = Vec::new();
@@ -69,20 +70,14 @@ async fn step(vars: Vars, demo: bool, outputs: &Outputs, github_actions: bool) -
             readers.extend(write::wait_for_reader(variable, path).await);
         }
     }
-    let code = finish(summary, outputs, &redactor, &unwritable, github_actions);
+    let code = finish(summary, outputs, &redactor, &unwritable, ci_vars);
     drop(readers);
     code
 }
 
 /// Writes the summaries, reports on stdout (the verdict) or stderr (the error), and returns
 /// the exit code.
-fn finish(
-    mut summary: Summary,
-    outputs: &Outputs,
-    redactor: &Redactor,
-    unwritable: &[&str],
-    github_actions: bool,
-) -> u8 {
+fn finish(mut summary: Summary, outputs: &Outputs, redactor: &Redactor, unwritable: &[&str], ci_vars: &Vars) -> u8 {
     summary.redact(redactor);
     if let Err(e) = write_outputs(&summary, outputs, redactor, unwritable) {
         // Only reachable when a file that passed the pre-flight check fails at the end (or a
@@ -107,11 +102,10 @@ fn finish(
             say(std::io::stderr(), &lines)
         }
     }
-    if github_actions {
-        say(
-            std::io::stdout(),
-            &redactor.redact(&summary::github::annotations(&summary)),
-        );
+    // What the running CI reads from stdout (GitHub Actions' annotations, for example).
+    let ci_output = registry::ci_output(&summary, outputs, ci_vars);
+    if !ci_output.is_empty() {
+        say(std::io::stdout(), &redactor.redact(&ci_output));
     }
     summary.exit_code
 }
@@ -187,7 +181,7 @@ async fn execute(
     if !bad_paths.is_empty() {
         return Err(with_other_problems(bad_paths, vars, demo));
     }
-    let cfg = Config::from_vars(vars, demo)?;
+    let (cfg, forge) = registry::choose(vars, demo)?;
     summary.require = cfg.require.clone();
     summary.min_approvals = cfg.min_approvals.unwrap_or(0);
     if cfg.min_approvals.is_none() {
@@ -195,38 +189,16 @@ async fn execute(
     }
     summary.destination_branch = cfg.destination_branch.clone();
     summary.required_builds = cfg.required_builds.clone();
-    match cfg.provider {
-        ProviderKind::Demo => drive(demo::Demo, &cfg, summary, redactor).await,
-        ProviderKind::BitbucketCloud => {
-            drive(
-                provider::bitbucket_cloud::BitbucketCloud::from_config(&cfg)?,
-                &cfg,
-                summary,
-                redactor,
-            )
-            .await
-        }
-        ProviderKind::BitbucketDatacenter => {
-            drive(
-                provider::bitbucket_datacenter::BitbucketDatacenter::from_config(&cfg)?,
-                &cfg,
-                summary,
-                redactor,
-            )
-            .await
-        }
-        ProviderKind::Github => drive(provider::github::Github::from_config(&cfg)?, &cfg, summary, redactor).await,
-        ProviderKind::Gitlab => drive(provider::gitlab::Gitlab::from_config(&cfg)?, &cfg, summary, redactor).await,
-    }
+    drive((forge.open)(&cfg)?, &cfg, summary, redactor).await
 }
 
 /// The output-path errors, and every other configuration problem of the same run, in one
 /// error (one line each): nothing is sent either way, and one run names everything to fix.
 /// A single bad path with nothing else wrong stays the `io` error it is.
 fn with_other_problems(mut paths: Vec<Error>, vars: Vars, demo: bool) -> Error {
-    let others = match Config::from_vars(vars, demo) {
+    let others = match registry::configure(vars, demo) {
         Err(e) => Some(e),
-        Ok(cfg) => provider_problems(&cfg),
+        Ok(cfg) => registry::problems(&cfg),
     };
     if paths.len() == 1 && others.is_none() {
         return paths.remove(0);
@@ -235,22 +207,14 @@ fn with_other_problems(mut paths: Vec<Error>, vars: Vars, demo: bool) -> Error {
     Error::configs(lines)
 }
 
-/// What the configured provider's own validation refuses, if anything (it sends nothing).
-fn provider_problems(cfg: &Config) -> Option<Error> {
-    match cfg.provider {
-        ProviderKind::Demo => None,
-        ProviderKind::BitbucketCloud => provider::bitbucket_cloud::BitbucketCloud::from_config(cfg).err(),
-        ProviderKind::BitbucketDatacenter => {
-            provider::bitbucket_datacenter::BitbucketDatacenter::from_config(cfg).err()
-        }
-        ProviderKind::Github => provider::github::Github::from_config(cfg).err(),
-        ProviderKind::Gitlab => provider::gitlab::Gitlab::from_config(cfg).err(),
-    }
-}
-
 /// Looks up, decides, and keeps polling while the gate is pending on running builds and
 /// `WAIT_FOR_BUILDS` allows.
-async fn drive<P: Provider>(mut p: P, cfg: &Config, summary: &mut Summary, redactor: &mut Redactor) -> Result<()> {
+async fn drive(
+    mut p: Box<dyn DynProvider>,
+    cfg: &Config,
+    summary: &mut Summary,
+    redactor: &mut Redactor,
+) -> Result<()> {
     summary.provider = Some(p.kind().as_str());
     summary.repository = Some(p.repository());
     summary.commit = p.commit();
@@ -312,7 +276,7 @@ async fn drive<P: Provider>(mut p: P, cfg: &Config, summary: &mut Summary, redac
         summary.set_decision(decision);
         break;
     }
-    post::publish(&p, cfg, summary, redactor).await;
+    post::publish(&*p, cfg, summary, redactor).await;
     Ok(())
 }
 

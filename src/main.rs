@@ -6,22 +6,23 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-const AFTER_HELP: &str = "\
-Configuration comes from environment variables (see README): inside Bitbucket Pipelines,
-GitHub Actions and GitLab CI only credentials are needed, e.g. BITBUCKET_ACCESS_TOKEN.
-PROVIDER (bitbucket-cloud, bitbucket-datacenter, github, gitlab) overrides the detection:
-BITBUCKET_SERVER_URL, then BITBUCKET_BUILD_NUMBER or BITBUCKET_WORKSPACE, then GITHUB_ACTIONS=true,
-then GITLAB_CI=true; else bitbucket-cloud. Every missing or invalid variable is named, one line each.
+/// `--help`'s text after the options: the providers' lines come from the registry.
+fn after_help() -> String {
+    format!(
+        "{}
 Main variables: REQUIRE (open,approved,builds-passed,...), MIN_APPROVALS, DESTINATION_BRANCH,
 IGNORE_BUILDS, WAIT_FOR_BUILDS, SUMMARY_FILE, SUMMARY_MARKDOWN_FILE, SUMMARY_DOTENV_FILE, DEBUG.
 
 Exit codes: 0 gate passes, 1 gate closed, 2 configuration error, 3 authentication refused,
 4 API or network failure, 8 pending (builds running or commit still being indexed),
-128+signal when interrupted (129 SIGHUP, 130 SIGINT, 143 SIGTERM).";
+128+signal when interrupted (129 SIGHUP, 130 SIGINT, 143 SIGTERM).",
+        pr_status::provider::registry::help()
+    )
+}
 
 /// Reports the pull-request status of the commit being built and gates the pipeline on it.
 #[derive(Parser)]
-#[command(name = "pr-status", version, about, after_help = AFTER_HELP)]
+#[command(name = "pr-status", version, about, after_help = after_help())]
 struct Cli {
     /// Run against built-in sample data: no network, no credentials.
     #[arg(long)]

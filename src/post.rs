@@ -17,7 +17,7 @@ use crate::credentials::Redactor;
 use crate::error::{Error, Result};
 use crate::gate::{Condition, Outcome};
 use crate::model::{Build, BuildSummary};
-use crate::provider::{same_commit, Provider};
+use crate::provider::{same_commit, DynProvider};
 use crate::summary::Summary;
 
 /// The report key (Bitbucket), status context (GitHub) and status name (GitLab) pr-status
@@ -163,7 +163,7 @@ impl Verdict {
 /// The running GitLab pipeline, when it was started for `commit`.
 fn running_pipeline(vars: &Vars, commit: &str) -> Option<String> {
     let sha = vars.get("CI_COMMIT_SHA")?;
-    let id = crate::ci::CurrentRun::from_vars(vars).gitlab_pipeline_id?;
+    let id = crate::ci::digits(vars, "CI_PIPELINE_ID")?;
     same_commit(sha.trim(), commit).then_some(id)
 }
 
@@ -225,7 +225,7 @@ pub fn refused(e: Error, needs: &str) -> Error {
 
 /// Posts the verdict once when `POST_RESULT` is on. Whatever happens, the summary and the
 /// exit code stay the gate's: a failure is one `pr-status: warning:` line on stderr.
-pub async fn publish<P: Provider>(p: &P, cfg: &Config, summary: &Summary, redactor: &Redactor) {
+pub async fn publish(p: &dyn DynProvider, cfg: &Config, summary: &Summary, redactor: &Redactor) {
     if !cfg.post_result {
         return;
     }
@@ -256,7 +256,7 @@ pub async fn publish<P: Provider>(p: &P, cfg: &Config, summary: &Summary, redact
 /// What a provider without a forge (the demo) answers.
 pub fn nowhere(kind: &str) -> Result<()> {
     Err(Error::config(format!(
-        "{kind} has no forge to post to (POST_RESULT applies to bitbucket-cloud, bitbucket-datacenter, github and gitlab)"
+        "{kind} has no forge to post to (POST_RESULT applies to the forges, not to the demo)"
     )))
 }
 

@@ -20,7 +20,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
 use serde_json::{json, Value};
 
-use pr_status::config::{self, Config, HttpSettings, Vars};
+use pr_status::config::{self, HttpSettings, Vars};
 use pr_status::credentials::Redactor;
 use pr_status::error::{Error, ErrorKind};
 use pr_status::gate::Condition;
@@ -2011,18 +2011,11 @@ fn value() -> impl Strategy<Value = String> {
 /// Validates like the step does: the shared configuration, then the provider's own variables
 /// (one line per provider). Returns the Cloud provider, for the segment property.
 fn validate(vars: Vars) -> Result<Option<BitbucketCloud>, Error> {
-    use config::ProviderKind as P;
-    let cfg = Config::from_vars(vars, false)?;
-    match cfg.provider {
-        P::BitbucketCloud => return BitbucketCloud::from_config(&cfg).map(Some),
-        P::Github => drop(pr_status::provider::github::Github::from_config(&cfg)?),
-        P::Gitlab => drop(pr_status::provider::gitlab::Gitlab::from_config(&cfg)?),
-        P::BitbucketDatacenter => {
-            drop(pr_status::provider::bitbucket_datacenter::BitbucketDatacenter::from_config(&cfg)?)
-        }
-        P::Demo => {}
+    let cfg = pr_status::provider::registry::configure(vars, false)?;
+    if cfg.provider == "bitbucket-cloud" {
+        return BitbucketCloud::from_config(&cfg).map(Some);
     }
-    Ok(None)
+    pr_status::provider::registry::problems(&cfg).map_or(Ok(None), Err)
 }
 
 #[test]
@@ -2050,7 +2043,7 @@ fn every_variable_accepts_or_refuses_by_name() {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();
             let provider_of = |pairs: &[(String, String)]| {
-                Config::from_vars(Vars::from_pairs(pairs.to_vec()), false)
+                pr_status::provider::registry::configure(Vars::from_pairs(pairs.to_vec()), false)
                     .map(|c| c.provider)
                     .ok()
             };

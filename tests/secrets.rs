@@ -691,7 +691,7 @@ fn the_scan_finds_a_leak_when_there_is_one() {
 
 #[test]
 fn debug_formatting_of_configuration_and_provider_hides_secrets() {
-    use pr_status::config::{Config, Vars};
+    use pr_status::config::Vars;
     use pr_status::provider::bitbucket_cloud::BitbucketCloud;
     for form in forms("https://bitbucket.org/site/oauth2/access_token") {
         let mut pairs: Vec<(String, String)> = vec![
@@ -701,7 +701,7 @@ fn debug_formatting_of_configuration_and_provider_hides_secrets() {
         ];
         pairs.extend(form.vars.iter().map(|(k, v)| (k.to_string(), v.clone())));
         let vars = Vars::from_pairs(pairs);
-        let cfg = Config::from_vars(vars.clone(), false).unwrap();
+        let cfg = pr_status::provider::registry::configure(vars.clone(), false).unwrap();
         let provider = BitbucketCloud::from_config(&cfg).unwrap();
         let text = format!("{vars:?}\n{vars:#?}\n{cfg:?}\n{cfg:#?}\n{provider:?}\n{provider:#?}");
         scan(&format!("Debug of {}", form.name), &text, &form.needles);
@@ -718,7 +718,7 @@ fn debug_formatting_of_configuration_and_provider_hides_secrets() {
             .map(|(k, v)| (k.to_string(), v))
             .collect();
         pairs.push(("DEBUG".into(), "true".into()));
-        let cfg = Config::from_vars(Vars::from_pairs(pairs), false).unwrap();
+        let cfg = pr_status::provider::registry::configure(Vars::from_pairs(pairs), false).unwrap();
         let provider = match forge {
             Forge::Datacenter => {
                 let p = pr_status::provider::bitbucket_datacenter::BitbucketDatacenter::from_config(&cfg).unwrap();

@@ -11,13 +11,14 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
 
-use crate::config::{self, Config, Problems, ProviderKind, Vars};
+use crate::ci::{self, OwnRun};
+use crate::config::{self, Config, Problems, Vars};
 use crate::credentials::{secret_var, Auth, Form, Redactor, Secret};
 use crate::error::{Error, Result};
 use crate::http::{AuthHint, Http, Page as HttpPage};
 use crate::model::{Build, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer};
 use crate::provider::flow::{self, Forge, Listed};
-use crate::provider::{parse_body, same_commit, server_commit, BitbucketStatus, Provider};
+use crate::provider::{parse_body, same_commit, server_commit, BitbucketStatus, Entry, Provider, ProviderKind};
 use crate::summary::Repository;
 
 const FORGE: &str = "Bitbucket Cloud";
@@ -105,12 +106,12 @@ enum Credential {
 fn credentials(env: &CloudEnv, vars: &Vars, redactor: &mut Redactor) -> Result<Credential> {
     if let Some(token) = secret_var(vars, "BITBUCKET_ACCESS_TOKEN") {
         redactor.add(&token, None);
-        let auth = Auth::bearer(Form::AccessToken, &token, "BITBUCKET_ACCESS_TOKEN")?;
+        let auth = Auth::bearer(ACCESS_TOKEN, &token, "BITBUCKET_ACCESS_TOKEN")?;
         return Ok(Credential::Ready(auth));
     }
     if let (Some(email), Some(token)) = (&env.bitbucket_email, secret_var(vars, "BITBUCKET_API_TOKEN")) {
         redactor.add(&token, Some(email));
-        let auth = Auth::basic(Form::ApiToken, email, &token, "BITBUCKET_API_TOKEN")?;
+        let auth = Auth::basic(API_TOKEN, email, &token, "BITBUCKET_API_TOKEN")?;
         return Ok(Credential::Ready(auth));
     }
     if let (Some(id), Some(secret)) = (
@@ -125,7 +126,7 @@ fn credentials(env: &CloudEnv, vars: &Vars, redactor: &mut Redactor) -> Result<C
     }
     if let (Some(user), Some(pw)) = (&env.bitbucket_username, secret_var(vars, "BITBUCKET_APP_PASSWORD")) {
         redactor.add(&pw, Some(user));
-        let auth = Auth::basic(Form::AppPassword, user, &pw, "BITBUCKET_APP_PASSWORD")?;
+        let auth = Auth::basic(APP_PASSWORD, user, &pw, "BITBUCKET_APP_PASSWORD")?;
         return Ok(Credential::Ready(auth));
     }
     Err(Error::config(
@@ -142,14 +143,14 @@ fn auth_hint(form: Form) -> AuthHint {
                       access token scopes `pullrequest` and `repository`, API token scopes \
                       `read:pullrequest:bitbucket` and `read:repository:bitbucket`";
         match (form, status.as_u16()) {
-            (Form::AppPassword, 401) => "Bitbucket Cloud no longer accepts app passwords (removed in July 2026): \
+            (f, 401) if f == APP_PASSWORD => "Bitbucket Cloud no longer accepts app passwords (removed in July 2026): \
                 create an Atlassian API token and set BITBUCKET_EMAIL + BITBUCKET_API_TOKEN instead of \
                 BITBUCKET_USERNAME + BITBUCKET_APP_PASSWORD, or use BITBUCKET_ACCESS_TOKEN"
                 .to_string(),
-            (Form::ApiToken, 401) => format!(
+            (f, 401) if f == API_TOKEN => format!(
                 "check BITBUCKET_EMAIL (your Atlassian account email) and BITBUCKET_API_TOKEN (not expired or revoked); {scopes}"
             ),
-            (Form::OAuth, 401) => "the OAuth token was refused: check BITBUCKET_OAUTH_CLIENT_ID / BITBUCKET_OAUTH_CLIENT_SECRET \
+            (f, 401) if f == OAUTH => "the OAuth token was refused: check BITBUCKET_OAUTH_CLIENT_ID / BITBUCKET_OAUTH_CLIENT_SECRET \
                 and that the consumer is private (client credentials need one) with Pull requests: Read permission"
                 .to_string(),
             (_, 401) => format!("check that BITBUCKET_ACCESS_TOKEN is current and belongs to this repository, project or workspace; {scopes}"),
@@ -216,7 +217,7 @@ impl BitbucketCloud {
                     "BITBUCKET_OAUTH_TOKEN_URL",
                     env.bitbucket_oauth_token_url.as_deref().unwrap_or(DEFAULT_TOKEN_URL),
                 )?;
-                let basic = Auth::basic(Form::OAuth, &client_id, &secret, "BITBUCKET_OAUTH_CLIENT_SECRET")?;
+                let basic = Auth::basic(OAUTH, &client_id, &secret, "BITBUCKET_OAUTH_CLIENT_SECRET")?;
                 Ok((
                     None,
                     Some(OAuthClient {
@@ -233,7 +234,7 @@ impl BitbucketCloud {
         else {
             return Err(Problems::incomplete());
         };
-        let form = auth.as_ref().map(|a| a.form).unwrap_or(Form::OAuth);
+        let form = auth.as_ref().map(|a| a.form).unwrap_or(OAUTH);
         let http = Http::new(FORGE, api, auth, &cfg.http, redactor, auth_hint(form))?;
         Ok(BitbucketCloud {
             http,
@@ -288,7 +289,7 @@ impl BitbucketCloud {
         redactor.add(&secret, None);
         self.http.redactor = std::sync::Arc::new(redactor);
         self.http
-            .set_auth(Auth::bearer(Form::OAuth, &secret, "the OAuth access token")?);
+            .set_auth(Auth::bearer(OAUTH, &secret, "the OAuth access token")?);
         // Renewed when a quarter of its life (at most 5 minutes) is left; without an expiry
         // it is kept for a day (longer than any run: WAIT_FOR_BUILDS is at most six hours).
         let lifetime = Duration::from_secs(token.expires_in.unwrap_or(86_400).min(86_400));
@@ -442,9 +443,72 @@ impl BitbucketCloud {
     }
 }
 
+/// Credential forms, in the order they are tried (SPEC "Credentials").
+pub const ACCESS_TOKEN: Form = Form {
+    name: "access token",
+    variables: &["BITBUCKET_ACCESS_TOKEN"],
+    sent_as: "Authorization: Bearer",
+};
+pub const API_TOKEN: Form = Form {
+    name: "API token",
+    variables: &["BITBUCKET_EMAIL", "BITBUCKET_API_TOKEN"],
+    sent_as: "Authorization: Basic email:api_token",
+};
+pub const OAUTH: Form = Form {
+    name: "OAuth consumer",
+    variables: &["BITBUCKET_OAUTH_CLIENT_ID", "BITBUCKET_OAUTH_CLIENT_SECRET"],
+    sent_as: "exchanged (client credentials grant) for an Authorization: Bearer token",
+};
+pub const APP_PASSWORD: Form = Form {
+    name: "app password",
+    variables: &["BITBUCKET_USERNAME", "BITBUCKET_APP_PASSWORD"],
+    sent_as: "Authorization: Basic username:app_password (refused by Bitbucket Cloud since July 2026)",
+};
+
+/// Bitbucket Cloud in the registry (`provider::registry::FORGES`).
+pub static ENTRY: Entry = Entry {
+    name: "bitbucket-cloud",
+    ci: Some("Bitbucket Pipelines"),
+    precedence: 20,
+    detected_when: "BITBUCKET_BUILD_NUMBER or BITBUCKET_WORKSPACE",
+    detect: |vars| {
+        if vars.get("BITBUCKET_BUILD_NUMBER").is_some() {
+            Some("BITBUCKET_BUILD_NUMBER")
+        } else if vars.get("BITBUCKET_WORKSPACE").is_some() {
+            Some("BITBUCKET_WORKSPACE")
+        } else {
+            None
+        }
+    },
+    reads: &[],
+    read_prefixes: &["BITBUCKET_"],
+    credentials: &[ACCESS_TOKEN, API_TOKEN, OAUTH, APP_PASSWORD],
+    open: |cfg| Ok(Box::new(BitbucketCloud::from_config(cfg)?)),
+    own_run: Some(pipelines_run),
+    ci_output: None,
+};
+
+/// Bitbucket Pipelines' running build, `BITBUCKET_BUILD_NUMBER`: Pipelines names its status
+/// "Pipeline #N for <branch>" and links to `.../results/N`.
+pub fn pipelines_run(vars: &Vars) -> Option<OwnRun> {
+    Some(OwnRun {
+        ci: "Bitbucket Pipelines",
+        id: ci::digits(vars, "BITBUCKET_BUILD_NUMBER")?,
+        names: |n, build| {
+            let url = build.url.as_deref().unwrap_or("");
+            let name = build.name.as_deref().unwrap_or("");
+            let title = format!("Pipeline #{n}");
+            ci::filed_under(n, build)
+                || name == title
+                || name.starts_with(&format!("{title} "))
+                || ci::has_segment_pair(url, "results", n)
+        },
+    })
+}
+
 impl Provider for BitbucketCloud {
     fn kind(&self) -> ProviderKind {
-        ProviderKind::BitbucketCloud
+        &ENTRY
     }
 
     fn repository(&self) -> Repository {

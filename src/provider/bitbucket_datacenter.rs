@@ -22,13 +22,13 @@ use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::config::{self, Config, Problems, ProviderKind, Vars};
+use crate::config::{self, Config, Problems, Vars};
 use crate::credentials::{secret_var, Auth, Form, Redactor};
 use crate::error::{Error, Result};
 use crate::http::{AuthHint, Http, Page as HttpPage};
 use crate::model::{Build, Freshness, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer, Wants};
 use crate::provider::flow::{self, Forge, Listed};
-use crate::provider::{parse_body, same_commit, server_commit, BitbucketStatus, Provider};
+use crate::provider::{parse_body, same_commit, server_commit, BitbucketStatus, Entry, Provider, ProviderKind};
 use crate::summary::Repository;
 
 mod rules;
@@ -113,12 +113,12 @@ fn server_url(text: &str) -> Result<Url> {
 fn credentials(env: &DatacenterEnv, vars: &Vars, redactor: &mut Redactor) -> Result<Auth> {
     if let Some(token) = secret_var(vars, "BITBUCKET_ACCESS_TOKEN") {
         redactor.add(&token, None);
-        return Auth::bearer(Form::AccessToken, &token, "BITBUCKET_ACCESS_TOKEN");
+        return Auth::bearer(ACCESS_TOKEN, &token, "BITBUCKET_ACCESS_TOKEN");
     }
     match (&env.bitbucket_username, secret_var(vars, "BITBUCKET_PASSWORD")) {
         (Some(user), Some(pw)) => {
             redactor.add(&pw, Some(user));
-            Auth::basic(Form::Password, user, &pw, "BITBUCKET_PASSWORD")
+            Auth::basic(PASSWORD, user, &pw, "BITBUCKET_PASSWORD")
         }
         (Some(_), None) => Err(Error::config(
             "BITBUCKET_USERNAME is set but BITBUCKET_PASSWORD is not: set both, or set BITBUCKET_ACCESS_TOKEN instead",
@@ -137,7 +137,7 @@ fn credentials(env: &DatacenterEnv, vars: &Vars, redactor: &mut Redactor) -> Res
 fn auth_hint(form: Form, repo: String) -> AuthHint {
     Box::new(move |status: StatusCode, reason: &str| {
         let reason = reason.to_ascii_lowercase();
-        if form == Form::Password && reason.contains("basic auth") {
+        if form == PASSWORD && reason.contains("basic auth") {
             return format!(
                 "Basic authentication is disabled on this Bitbucket Data Center, so BITBUCKET_USERNAME + \
                  BITBUCKET_PASSWORD cannot work: create {TOKEN} with {PERMISSION} and set it as BITBUCKET_ACCESS_TOKEN"
@@ -149,7 +149,7 @@ fn auth_hint(form: Form, repo: String) -> AuthHint {
                 .to_string();
         }
         match (form, status.as_u16()) {
-            (Form::Password, 401) => format!(
+            (f, 401) if f == PASSWORD => format!(
                 "check BITBUCKET_USERNAME (the login name) and BITBUCKET_PASSWORD, or set BITBUCKET_ACCESS_TOKEN to {TOKEN} with {PERMISSION}"
             ),
             (_, 401) => format!(
@@ -355,9 +355,36 @@ impl BitbucketDatacenter {
     }
 }
 
+/// Credential forms, in the order they are tried (SPEC "Credentials").
+pub const ACCESS_TOKEN: Form = Form {
+    name: "HTTP access token",
+    variables: &["BITBUCKET_ACCESS_TOKEN"],
+    sent_as: "Authorization: Bearer",
+};
+pub const PASSWORD: Form = Form {
+    name: "password",
+    variables: &["BITBUCKET_USERNAME", "BITBUCKET_PASSWORD"],
+    sent_as: "Authorization: Basic username:password (where the server allows Basic authentication)",
+};
+
+/// Bitbucket Data Center in the registry (`provider::registry::FORGES`).
+pub static ENTRY: Entry = Entry {
+    name: "bitbucket-datacenter",
+    ci: None,
+    precedence: 10,
+    detected_when: "BITBUCKET_SERVER_URL",
+    detect: |vars| vars.get("BITBUCKET_SERVER_URL").is_some().then_some("BITBUCKET_SERVER_URL"),
+    reads: &[],
+    read_prefixes: &["BITBUCKET_", "GIT_"],
+    credentials: &[ACCESS_TOKEN, PASSWORD],
+    open: |cfg| Ok(Box::new(BitbucketDatacenter::from_config(cfg)?)),
+    own_run: None,
+    ci_output: None,
+};
+
 impl Provider for BitbucketDatacenter {
     fn kind(&self) -> ProviderKind {
-        ProviderKind::BitbucketDatacenter
+        &ENTRY
     }
 
     fn repository(&self) -> Repository {

@@ -14,15 +14,16 @@ use reqwest::{StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use crate::config::{self, Config, Problems, ProviderKind};
+use crate::ci::{self, OwnRun};
+use crate::config::{self, Config, Outputs, Problems, Vars};
 use crate::credentials::{secret_var, Auth, Form, Redactor};
 use crate::error::{Error, Result};
 use crate::gate::Condition;
 use crate::http::{AuthHint, Http, Page as HttpPage};
 use crate::model::{Build, BuildState, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer};
 use crate::provider::flow::{self, Forge, Listed};
-use crate::provider::{parse_body, same_commit, server_commit, Provider};
-use crate::summary::Repository;
+use crate::provider::{parse_body, same_commit, server_commit, Entry, Provider, ProviderKind};
+use crate::summary::{Repository, Summary};
 
 const FORGE: &str = "GitHub";
 const DEFAULT_API: &str = "https://api.github.com";
@@ -286,7 +287,7 @@ impl Github {
                 })
                 .and_then(|token| {
                     redactor.add(&token, None);
-                    Auth::bearer(Form::AccessToken, &token, "GITHUB_TOKEN")
+                    Auth::bearer(TOKEN, &token, "GITHUB_TOKEN")
                 }),
         );
         problems.finish()?;
@@ -386,9 +387,53 @@ fn array<T>(page: Vec<T>) -> (Vec<T>, Option<u64>) {
     (page, None)
 }
 
+/// The credential form (SPEC "Credentials").
+pub const TOKEN: Form = Form {
+    name: "token",
+    variables: &["GITHUB_TOKEN"],
+    sent_as: "Authorization: Bearer",
+};
+
+/// GitHub in the registry (`provider::registry::FORGES`).
+pub static ENTRY: Entry = Entry {
+    name: "github",
+    ci: Some("GitHub Actions"),
+    precedence: 30,
+    detected_when: "GITHUB_ACTIONS=true",
+    detect: |vars| config::is_true(vars.get("GITHUB_ACTIONS")).then_some("GITHUB_ACTIONS=true"),
+    reads: &[],
+    read_prefixes: &["GITHUB_"],
+    credentials: &[TOKEN],
+    open: |cfg| Ok(Box::new(Github::from_config(cfg)?)),
+    own_run: Some(actions_run),
+    ci_output: Some(actions_output),
+};
+
+/// GitHub Actions' running workflow run, `GITHUB_RUN_ID`: its check runs link to
+/// `.../actions/runs/N/...`.
+pub fn actions_run(vars: &Vars) -> Option<OwnRun> {
+    Some(OwnRun {
+        ci: "GitHub Actions",
+        id: ci::digits(vars, "GITHUB_RUN_ID")?,
+        names: |id, build| {
+            ci::filed_under(id, build) || ci::has_segment_pair(build.url.as_deref().unwrap_or(""), "runs", id)
+        },
+    })
+}
+
+/// In GitHub Actions, the workflow command annotations (`summary::github::annotations`).
+fn actions_output(summary: &Summary, _: &Outputs, vars: &Vars) -> String {
+    let actions = config::parse_bool("GITHUB_ACTIONS", vars.get("GITHUB_ACTIONS"), false).unwrap_or(false);
+    if actions {
+        crate::summary::github::annotations(summary)
+    } else {
+        String::new()
+    }
+}
+
 impl Provider for Github {
     fn kind(&self) -> ProviderKind {
-        ProviderKind::Github
+        &ENTRY
     }
 
     fn repository(&self) -> Repository {

@@ -29,14 +29,15 @@ use reqwest::{StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use crate::config::{self, Config, Problems, ProviderKind};
+use crate::ci::{self, OwnRun};
+use crate::config::{self, Config, Problems, Vars};
 use crate::credentials::{secret_var, Auth, Form, Redactor};
 use crate::error::{Error, Result};
 use crate::gate::Condition;
 use crate::http::{AuthHint, Http, Page as HttpPage};
 use crate::model::{Build, BuildState, Lookup, LookupKind, PrState, PullRequest, ReviewState, Reviewer};
 use crate::provider::flow::{self, Forge, Listed};
-use crate::provider::{parse_body, same_commit, server_commit, Provider};
+use crate::provider::{parse_body, same_commit, server_commit, Entry, Provider, ProviderKind};
 use crate::summary::Repository;
 
 const FORGE: &str = "GitLab";
@@ -203,7 +204,7 @@ impl Gitlab {
         };
         let auth = problems.check(token.and_then(|token| {
             redactor.add(&token, None);
-            Auth::header(Form::PrivateToken, "private-token", &token, "GITLAB_TOKEN")
+            Auth::header(TOKEN, "private-token", &token, "GITLAB_TOKEN")
         }));
         problems.finish()?;
         let (Some(project), Some(iid), Some(commit), Some(api), Some(auth)) = (project, iid, commit, api, auth) else {
@@ -355,9 +356,43 @@ pub(crate) struct ListedMr {
     head: Option<Head>,
 }
 
+/// The credential form (SPEC "Credentials").
+pub const TOKEN: Form = Form {
+    name: "access token",
+    variables: &["GITLAB_TOKEN"],
+    sent_as: "PRIVATE-TOKEN header",
+};
+
+/// GitLab in the registry (`provider::registry::FORGES`).
+pub static ENTRY: Entry = Entry {
+    name: "gitlab",
+    ci: Some("GitLab CI"),
+    precedence: 40,
+    detected_when: "GITLAB_CI=true",
+    detect: |vars| config::is_true(vars.get("GITLAB_CI")).then_some("GITLAB_CI=true"),
+    reads: &[],
+    read_prefixes: &["GITLAB_", "CI_"],
+    credentials: &[TOKEN],
+    open: |cfg| Ok(Box::new(Gitlab::from_config(cfg)?)),
+    own_run: Some(pipeline_run),
+    ci_output: None,
+};
+
+/// GitLab CI's running pipeline, `CI_PIPELINE_ID`: its jobs' statuses carry it as their
+/// `pipeline_id` (the build's run), its page is `.../pipelines/N`.
+pub fn pipeline_run(vars: &Vars) -> Option<OwnRun> {
+    Some(OwnRun {
+        ci: "GitLab CI",
+        id: ci::digits(vars, "CI_PIPELINE_ID")?,
+        names: |id, build| {
+            ci::filed_under(id, build) || ci::has_segment_pair(build.url.as_deref().unwrap_or(""), "pipelines", id)
+        },
+    })
+}
+
 impl Provider for Gitlab {
     fn kind(&self) -> ProviderKind {
-        ProviderKind::Gitlab
+        &ENTRY
     }
 
     fn repository(&self) -> Repository {

@@ -1,18 +1,106 @@
 //! The provider interface: a forge turns "this commit" into normalized pull requests.
-//! One file per forge; each translates its own JSON at the edge and nothing else sees it.
+//! One file (or folder) per forge; each translates its own JSON at the edge and nothing else
+//! sees it. A forge is that file, its `Entry` (everything forge-specific the rest of the step
+//! needs: its `PROVIDER` name, detection, variables, credential forms, construction, the CI's
+//! own run and output conventions), and one line in the `forges!` list below.
 
-pub mod bitbucket_cloud;
-pub mod bitbucket_datacenter;
 pub(crate) mod flow;
-pub mod github;
-pub mod gitlab;
+pub mod registry;
 
-use crate::config::ProviderKind;
+/// Declares each forge's module and lists its `ENTRY` in `FORGES`: one line per forge.
+macro_rules! forges {
+    ($($forge:ident),* $(,)?) => {
+        $(pub mod $forge;)*
+        /// Every forge `PROVIDER` can name (`registry` chooses among them). The order does
+        /// not matter: `Entry::precedence` orders the detection.
+        pub static FORGES: &[&Entry] = &[$(&$forge::ENTRY),*];
+    };
+}
+
+// The registry: one line per forge (its file or folder `src/provider/<name>`).
+forges! {
+    bitbucket_cloud,
+    bitbucket_datacenter,
+    github,
+    gitlab,
+}
+
+use futures_util::future::LocalBoxFuture;
+
+use crate::ci::OwnRun;
+use crate::config::{Config, Outputs, Vars};
+use crate::credentials::Form;
 use crate::error::Result;
 use crate::gate::Condition;
 use crate::http::Http;
 use crate::model::Lookup;
-use crate::summary::Repository;
+use crate::post::Verdict;
+use crate::summary::{Repository, Summary};
+
+/// Which provider answers: its registry entry. Compared by name.
+pub type ProviderKind = &'static Entry;
+
+/// One forge, as the rest of the step knows it. Each forge file defines one (`pub static
+/// ENTRY: Entry`) and `registry::FORGES` lists it; nothing else names the forge.
+pub struct Entry {
+    /// The `PROVIDER` value, the summary's `provider` (the schema's enum value).
+    pub name: &'static str,
+    /// The CI system whose own variables configure this forge, for `--help`: "GitHub Actions".
+    pub ci: Option<&'static str>,
+    /// Detection order when `PROVIDER` is unset: the lowest precedence whose `detect` matches
+    /// wins (SPEC's provider table, top row first).
+    pub precedence: u8,
+    /// When detection picks it, for `--help`: "GITHUB_ACTIONS=true".
+    pub detected_when: &'static str,
+    /// The variable that selects this forge when `PROVIDER` is unset (as messages quote it:
+    /// `"GITHUB_ACTIONS=true"`), or `None`.
+    pub detect: fn(&Vars) -> Option<&'static str>,
+    /// Exact names of the variables this forge reads besides `read_prefixes`: a value that is
+    /// not UTF-8 is refused (`Vars::refuse_not_utf8`), never converted.
+    pub reads: &'static [&'static str],
+    /// Name prefixes of the variables this forge (and its CI) reads.
+    pub read_prefixes: &'static [&'static str],
+    /// The credential forms it takes, in the order they are tried.
+    pub credentials: &'static [Form],
+    /// Builds the provider from the configuration: validates every variable of the forge
+    /// (one error naming every problem, `config::Problems`) and sends nothing.
+    pub open: fn(&Config) -> Result<Box<dyn DynProvider>>,
+    /// The running build of this forge's CI, so that its own status never makes the gate
+    /// wait for itself (`ci::CurrentRun`). Asked of every forge, whichever is chosen.
+    pub own_run: Option<fn(&Vars) -> Option<OwnRun>>,
+    /// This forge's CI's output conventions, after the summary files are written: the text to
+    /// print on stdout (annotations, logging commands), redacted by the caller; empty for none.
+    /// Asked of every forge, whichever is chosen: each checks that its CI is the one running.
+    pub ci_output: Option<fn(&Summary, &Outputs, &Vars) -> String>,
+}
+
+impl Entry {
+    /// The `PROVIDER` value.
+    pub fn as_str(&self) -> &'static str {
+        self.name
+    }
+
+    /// Whether this forge reads the variable `name`.
+    pub fn reads(&self, name: &str) -> bool {
+        self.reads.contains(&name)
+            || self.read_prefixes.iter().any(|p| name.starts_with(p))
+            || self.credentials.iter().any(|f| f.variables.contains(&name))
+    }
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for Entry {}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
 
 /// A forge's pull-request lookup. Constructing one validates its variables and sends
 /// nothing; `lookup` does the network work and may be called again while waiting for builds.
@@ -32,8 +120,44 @@ pub trait Provider {
     /// `POST_RESULT`: posts the decided verdict to the forge once (docs/post-result.md). A
     /// refusal names the write permission it needs (`post::refused`). The default, for the
     /// demo, posts nothing and says so.
-    async fn post_result(&self, _verdict: &crate::post::Verdict) -> Result<()> {
+    async fn post_result(&self, _verdict: &Verdict) -> Result<()> {
         crate::post::nowhere(self.kind().as_str())
+    }
+}
+
+/// A `Provider` as the step drives it, whichever forge it is: the same methods, their futures
+/// boxed (`Provider` uses `async fn`, which a trait object cannot). Every `Provider` is one.
+pub trait DynProvider {
+    fn kind(&self) -> ProviderKind;
+    fn repository(&self) -> Repository;
+    fn commit(&self) -> Option<String>;
+    fn unsupported(&self) -> &'static [Condition];
+    fn http(&self) -> Option<&Http>;
+    fn lookup(&mut self) -> LocalBoxFuture<'_, Result<Lookup>>;
+    fn post_result<'a>(&'a self, verdict: &'a Verdict) -> LocalBoxFuture<'a, Result<()>>;
+}
+
+impl<P: Provider> DynProvider for P {
+    fn kind(&self) -> ProviderKind {
+        Provider::kind(self)
+    }
+    fn repository(&self) -> Repository {
+        Provider::repository(self)
+    }
+    fn commit(&self) -> Option<String> {
+        Provider::commit(self)
+    }
+    fn unsupported(&self) -> &'static [Condition] {
+        Provider::unsupported(self)
+    }
+    fn http(&self) -> Option<&Http> {
+        Provider::http(self)
+    }
+    fn lookup(&mut self) -> LocalBoxFuture<'_, Result<Lookup>> {
+        Box::pin(Provider::lookup(self))
+    }
+    fn post_result<'a>(&'a self, verdict: &'a Verdict) -> LocalBoxFuture<'a, Result<()>> {
+        Box::pin(Provider::post_result(self, verdict))
     }
 }
 
