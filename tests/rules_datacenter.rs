@@ -253,6 +253,35 @@ fn mergeable_passes_when_data_center_can_merge() {
 }
 
 #[test]
+fn mergeable_with_min_approvals_auto_costs_one_request_more() {
+    // The figures of docs/rules-bitbucket-datacenter.md: list + builds + settings, then the
+    // verdict (the_rules_are_read_in_the_first_round_trip shows the round trips).
+    let mut s = Server::new();
+    let _l = lookup(&mut s, vec![pr7()], vec![]);
+    let merge = ok(
+        s.mock("GET", merge_path(7).as_str()),
+        mergeability(true, false, "CLEAN", vec![]).to_string(),
+    )
+    .expect_sent(1)
+    .create();
+    let st = ok(
+        s.mock("GET", settings_path().as_str()),
+        settings(Some(1), Some(true)).to_string(),
+    )
+    .expect_sent(1)
+    .create();
+    let r = dc(&Api::datacenter(&s))
+        .env("REQUIRE", "open,approved,mergeable")
+        .env("MIN_APPROVALS", "auto")
+        .run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    merge.assert();
+    st.assert();
+    assert_eq!(sent(&r), 4);
+    assert_eq!(r.summary()["min_approvals"], 1);
+}
+
+#[test]
 fn mergeable_fails_with_the_vetoes_and_the_conflict() {
     let mut s = Server::new();
     let _l = lookup(&mut s, vec![pr7()], vec![]);
