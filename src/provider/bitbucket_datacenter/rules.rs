@@ -1,7 +1,4 @@
 //! The repository's own merge rules on Data Center (docs/rules-bitbucket-datacenter.md):
-//! - `REQUIRE=mergeable`: `GET .../pull-requests/{id}/merge`, Data Center's own verdict
-//!   (`canMerge`, `conflicted`, `outcome`, `vetoes`), one per open PR, beside the other per-PR
-//!   reads;
 //! - `MIN_APPROVALS=auto` and `FRESH_APPROVALS=auto`: the repository's pull-request settings
 //!   (`GET .../settings/pull-requests`: the "Minimum approvals" merge check `requiredApprovers`
 //!   and the "Unapprove automatically on new changes" setting `unapproveOnUpdate`);
@@ -9,18 +6,20 @@
 //!   (`GET /rest/required-builds/latest/.../conditions`, every page), matched to each PR's
 //!   destination branch (`refMatcher`) and source branch (`exemptRefMatcher`).
 //!
-//! All of them need Repository read (REPO_READ) only. The settings and the checks are
-//! repository-wide: they are read once per run, beside the first round trip, and shared by
-//! every PR. The merge checks' own hook settings (`.../settings/hooks/...`) would need
-//! Repository admin, so they are never read.
+//! Both need Repository read (REPO_READ) only. They are repository-wide: read once per run,
+//! beside the first round trip, and shared by every PR. The merge checks' own hook settings
+//! (`.../settings/hooks/...`) would need Repository admin, so they are never read.
+//! `REQUIRE=mergeable` is in `verdict`.
 
 use reqwest::Url;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::patterns::ref_pattern;
+use super::verdict::refused;
 use super::{BitbucketDatacenter, FORGE};
 use crate::error::{Error, Result};
-use crate::model::{MergeVeto, PullRequest, Rules};
+use crate::model::{PullRequest, Rules};
 
 const RULES_LIMIT: &str = "100";
 
@@ -46,149 +45,10 @@ impl Needs {
 }
 
 /// What a refusal of each rules request means, for the exit-3 message.
-const MERGE_NEEDS: &str =
-    "REQUIRE=mergeable reads each pull request's merge verdict (GET .../pull-requests/{id}/merge), \
-                           which needs Repository read (REPO_READ): `mergeable` needs it";
 const SETTINGS_NEEDS: &str = "MIN_APPROVALS=auto and FRESH_APPROVALS=auto read the repository's pull-request settings \
                               (GET .../settings/pull-requests), which need Repository read (REPO_READ)";
 const BUILDS_NEEDS: &str = "REQUIRED_BUILDS=auto reads the repository's required-builds merge checks \
                             (GET /rest/required-builds/latest/.../conditions), which need Repository read (REPO_READ)";
-
-/// A refusal (401/403) of a rules request says which setting needed it.
-fn refused(e: Error, needs: &str) -> Error {
-    match e {
-        Error::Auth { status, message } => Error::Auth {
-            status,
-            message: format!("{}; {needs}", message.trim_end_matches('.')),
-        },
-        other => other,
-    }
-}
-
-// ---- REQUIRE=mergeable ----
-
-/// Data Center's verdict on one PR, as the PR is normalized with it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(super) struct MergeVerdict {
-    pub mergeable: Option<bool>,
-    pub vetoes: Vec<MergeVeto>,
-    /// `outcome: UNKNOWN` and nothing else known: the server has not finished computing.
-    pub pending: bool,
-}
-
-impl MergeVerdict {
-    pub fn apply(self, pr: &mut PullRequest) {
-        pr.mergeable = self.mergeable;
-        pr.merge_vetoes = self.vetoes;
-        pr.merge_pending = self.pending;
-    }
-
-    /// A PR that is not open: Data Center only judges open PRs (409), so none is asked for.
-    fn not_open(id: u64, state: &str) -> MergeVerdict {
-        MergeVerdict {
-            mergeable: Some(false),
-            vetoes: vec![MergeVeto::new(
-                "not open",
-                format!("pull request #{id} is {state}: only an open pull request can be merged"),
-            )],
-            pending: false,
-        }
-    }
-}
-
-/// `RestPullRequestMergeability`; `canMerge` is what real servers send beside the described
-/// members.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Mergeability {
-    can_merge: Option<bool>,
-    conflicted: Option<bool>,
-    outcome: Option<String>,
-    vetoes: Option<Vec<Veto>>,
-}
-
-/// `RestRepositoryHookVeto`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Veto {
-    summary_message: Option<String>,
-    detailed_message: Option<String>,
-}
-
-fn text(s: &Option<String>) -> Option<String> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(String::from)
-}
-
-impl Mergeability {
-    /// Any veto or conflict blocks, whatever `canMerge` says; only `canMerge: true` passes.
-    fn verdict(self) -> MergeVerdict {
-        let mut vetoes: Vec<MergeVeto> = self
-            .vetoes
-            .unwrap_or_default()
-            .iter()
-            .map(|v| {
-                let rule = text(&v.summary_message).unwrap_or_else(|| "merge check".into());
-                let message = text(&v.detailed_message).unwrap_or_else(|| rule.clone());
-                MergeVeto::new(rule, message)
-            })
-            .collect();
-        let outcome = self.outcome.as_deref().map(str::to_ascii_uppercase);
-        if self.conflicted == Some(true) || outcome.as_deref() == Some("CONFLICTED") {
-            vetoes.push(MergeVeto::new(
-                "conflicted",
-                "the pull request has conflicts that must be resolved before it can be merged",
-            ));
-        }
-        if !vetoes.is_empty() {
-            return MergeVerdict {
-                mergeable: Some(false),
-                vetoes,
-                pending: false,
-            };
-        }
-        match (self.can_merge, outcome.as_deref()) {
-            (Some(true), _) => MergeVerdict {
-                mergeable: Some(true),
-                ..MergeVerdict::default()
-            },
-            // Not computed yet: pending, never a pass or a failure.
-            (_, Some("UNKNOWN")) => MergeVerdict {
-                pending: true,
-                ..MergeVerdict::default()
-            },
-            (Some(false), _) => MergeVerdict {
-                mergeable: Some(false),
-                ..MergeVerdict::default()
-            },
-            // No verdict at all: unknown, which `mergeable` never passes.
-            (None, _) => MergeVerdict::default(),
-        }
-    }
-}
-
-impl BitbucketDatacenter {
-    /// The verdict on one PR (`REQUIRE=mergeable`); a PR that is not open is not asked about.
-    pub(super) async fn merge_verdict(&self, id: u64, state: Option<&str>) -> Result<MergeVerdict> {
-        let state = state.unwrap_or("").to_ascii_uppercase();
-        if state != "OPEN" {
-            return Ok(MergeVerdict::not_open(id, &state));
-        }
-        let url = self.repo_url(&["pull-requests", &id.to_string(), "merge"]);
-        match self.http.get(url).await {
-            Ok(resp) => Ok(resp.json::<Mergeability>()?.verdict()),
-            // Merged or declined since the list was read.
-            Err(Error::Api { status: Some(409), .. }) => Ok(MergeVerdict::not_open(id, "no longer open")),
-            Err(Error::Api {
-                status: Some(404),
-                message,
-            }) => Err(self.pr_not_found(id, &message)),
-            Err(e) => Err(refused(e, MERGE_NEEDS)),
-        }
-    }
-}
-
-// ---- MIN_APPROVALS=auto, FRESH_APPROVALS=auto, REQUIRED_BUILDS=auto ----
-
 /// The repository's rules as read once per run; each PR takes its part (`for_pr`).
 #[derive(Debug, Clone, Default)]
 pub(super) struct RepoRules {
@@ -364,55 +224,6 @@ impl RefMatcher {
     }
 }
 
-/// Data Center's branch patterns (Ant style): `?` one character and `*` any run of them within
-/// a path segment, `**` any run of segments, a trailing `/` means `/**`, and the pattern needs
-/// to match only a suffix (whole segments) of the full ref name `refs/heads/...`.
-pub(super) fn ref_pattern(pattern: &str, full_ref: &str) -> bool {
-    let mut p: Vec<&str> = pattern.trim().split('/').collect();
-    if p.last() == Some(&"") {
-        p.pop();
-        p.push("**");
-    }
-    let s: Vec<&str> = full_ref.split('/').collect();
-    (0..s.len()).any(|start| segments_match(&p, &s[start..]))
-}
-
-/// `**`-aware matching of segment lists, by dynamic programming (no backtracking blow-up on a
-/// hostile pattern).
-fn segments_match(p: &[&str], s: &[&str]) -> bool {
-    // m[i][j]: p[i..] matches s[j..]
-    let mut m = vec![vec![false; s.len() + 1]; p.len() + 1];
-    m[p.len()][s.len()] = true;
-    for i in (0..p.len()).rev() {
-        for j in (0..=s.len()).rev() {
-            m[i][j] = if p[i] == "**" {
-                m[i + 1][j] || (j < s.len() && m[i][j + 1])
-            } else {
-                j < s.len() && m[i + 1][j + 1] && segment_match(p[i], s[j])
-            };
-        }
-    }
-    m[0][0]
-}
-
-/// `*` and `?` within one segment, by dynamic programming.
-fn segment_match(p: &str, s: &str) -> bool {
-    let p: Vec<char> = p.chars().collect();
-    let s: Vec<char> = s.chars().collect();
-    let mut m = vec![vec![false; s.len() + 1]; p.len() + 1];
-    m[p.len()][s.len()] = true;
-    for i in (0..p.len()).rev() {
-        for j in (0..=s.len()).rev() {
-            m[i][j] = match p[i] {
-                '*' => m[i + 1][j] || (j < s.len() && m[i][j + 1]),
-                '?' => j < s.len() && m[i + 1][j + 1],
-                c => j < s.len() && s[j] == c && m[i + 1][j + 1],
-            };
-        }
-    }
-    m[0][0]
-}
-
 /// A matcher pr-status cannot evaluate: a configuration error naming the variable, since the
 /// required builds would otherwise be guessed.
 fn cannot_match(c: &BuildCondition, m: &RefMatcher) -> Error {
@@ -565,32 +376,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn branch_patterns_follow_data_center() {
-        let full = |b: &str| format!("refs/heads/{b}");
-        for (pattern, branch, want) in [
-            ("*", "main", true),
-            ("*", "feature/x", true),
-            ("PROJECT-*", "stable/PROJECT-new", true),
-            ("PROJECT-*", "PROJECT-1234", true),
-            ("?.?", "stable/2.X", true),
-            ("?.?", "1.10", false),
-            ("heads/**/master", "master", true),
-            ("heads/**/master", "stable/master", true),
-            ("release/", "release/1.0/hotfix", true),
-            ("release/*", "release/1.0", true),
-            ("release/*", "release/1.0/hotfix", false),
-            ("refs/heads/main", "main", true),
-            ("main", "not-main", false),
-            ("ster", "master", false),
-        ] {
-            assert_eq!(ref_pattern(pattern, &full(branch)), want, "{pattern} on {branch}");
-        }
-        // A hostile pattern is decided without blowing up.
-        let hostile = "**/".repeat(40) + "x";
-        assert!(!ref_pattern(&hostile, &format!("refs/heads/{}", "a/".repeat(60))));
-    }
-
-    #[test]
     fn minimum_approvals_in_every_shape() {
         let s = |v: Value| serde_json::from_value::<PrSettings>(v).unwrap().min_approvals();
         assert_eq!(s(serde_json::json!({"requiredApprovers": 2})).unwrap(), 2);
@@ -610,19 +395,5 @@ mod tests {
         assert!(s(serde_json::json!({})).is_err(), "absent is not 'no minimum'");
         assert!(s(serde_json::json!({"requiredApprovers": {"enabled": true}})).is_err());
         assert!(s(serde_json::json!({"requiredApprovers": "two"})).is_err());
-    }
-
-    #[test]
-    fn verdicts() {
-        let v = |j: Value| serde_json::from_value::<Mergeability>(j).unwrap().verdict();
-        assert_eq!(
-            v(serde_json::json!({"canMerge": true, "conflicted": false, "outcome": "CLEAN", "vetoes": []})).mergeable,
-            Some(true)
-        );
-        let no = v(serde_json::json!({"canMerge": true, "conflicted": true, "outcome": "CONFLICTED", "vetoes": []}));
-        assert_eq!((no.mergeable, no.vetoes[0].rule.as_str()), (Some(false), "conflicted"));
-        let pending = v(serde_json::json!({"canMerge": false, "outcome": "UNKNOWN", "vetoes": []}));
-        assert!(pending.pending && pending.mergeable.is_none());
-        assert_eq!(v(serde_json::json!({"outcome": "CLEAN"})).mergeable, None);
     }
 }
