@@ -369,6 +369,25 @@ fn mergeable_refused_exits_3_naming_the_permission() {
 }
 
 #[test]
+fn a_verdict_that_cannot_be_read_is_an_error_not_a_pass() {
+    let mut s = Server::new();
+    let _l = lookup(&mut s, vec![pr7()], vec![]);
+    let _m = answer(
+        s.mock("GET", merge_path(7).as_str()),
+        404,
+        json!({"errors": [{"message": "Pull request 7 does not exist in PROJ/widget."}]}),
+    )
+    .create();
+    let r = dc(&Api::datacenter(&s)).env("REQUIRE", "mergeable").run();
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("merge verdict of pull request #7 cannot be read") && r.stderr.contains("REQUIRE=mergeable"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
 fn a_pull_request_that_is_not_open_is_not_asked_about() {
     let mut s = Server::new();
     let mut merged = pr7();
