@@ -10,6 +10,9 @@
 #     (first and next page; a project key and a personal ~user key)
 #   /rest/api/latest/projects/{key}/repos/{slug}/pull-requests/{id}
 #   /rest/build-status/latest/commits/{commit}?start=&limit=
+#   /rest/api/latest/projects/{key}/repos/{slug}/pull-requests/{id}/merge
+#   /rest/api/latest/projects/{key}/repos/{slug}/settings/pull-requests
+#   /rest/required-builds/latest/projects/{key}/repos/{slug}/conditions?start=&limit=
 # with Bearer and Basic credentials, and a refused token (the 401 errors[] answer). The answers
 # checked include the two real recordings in tests/fixtures/real/bitbucket-datacenter/.
 # Two negative controls prove the check can fail: an answer with a build state the API does
@@ -107,6 +110,15 @@ scenario "Jenkins GIT_COMMIT, gate" 1 4 no BITBUCKET_PROJECT_KEY=PROJ GIT_COMMIT
 scenario "personal repository ~jane.doe" 0 4 no 'BITBUCKET_PROJECT_KEY=~jane.doe' BITBUCKET_COMMIT=$commit \
   BITBUCKET_ACCESS_TOKEN=$token
 scenario "BITBUCKET_PR_ID" 0 2 no BITBUCKET_PROJECT_KEY=PROJ BITBUCKET_PR_ID=7 BITBUCKET_ACCESS_TOKEN=$token
+# The repository's rules: the lookup's 4, PR 7's verdict (PR 9 is merged: none asked), the
+# pull-request settings and the required-builds checks.
+scenario "rules: REQUIRE=mergeable, MIN_APPROVALS, FRESH_APPROVALS, REQUIRED_BUILDS=auto" 1 7 no "${common[@]}" \
+  BITBUCKET_ACCESS_TOKEN=$token REQUIRE=open,approved,mergeable MIN_APPROVALS=auto FRESH_APPROVALS=auto \
+  REQUIRED_BUILDS=auto
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); p=s["pull_requests"][0]
+assert s["min_approvals"] == 2 and s["min_approvals_source"] == "rules", s
+assert p["mergeable"] is False and p["merge_vetoes"][0]["rule"] == "Not all tasks are resolved", p' \
+  "$work/summary.json" || { echo "FAIL  the rules are not in the summary" >&2; failed=$((failed + 1)); }
 scenario "refused token (401 errors[])" 3 2 no "${common[@]}" BITBUCKET_ACCESS_TOKEN=wrong-token-0000
 scenario "recorded Jenkins-plugin page (AMUNIZ/test-repos)" 0 4 no BITBUCKET_PROJECT_KEY=AMUNIZ \
   BITBUCKET_REPO_SLUG=test-repos BITBUCKET_COMMIT=$commit BITBUCKET_ACCESS_TOKEN=$token

@@ -8,6 +8,10 @@ It knows three repositories (any other: a Data Center-shaped 404):
         start=0: PR 7 (tests/fixtures/datacenter/pull-request-7.json, its head set to the
         commit), isLastPage false, nextPageStart 1; start=1: PR 9 (head HEAD2), last page.
     GET /rest/api/latest/projects/{key}/repos/{slug}/pull-requests/7
+    GET .../pull-requests/7/merge: not mergeable, vetoed by two merge checks (REQUIRE=mergeable)
+    GET .../settings/pull-requests: minimum approvals 2, unapprove on new changes
+    GET /rest/required-builds/latest/projects/{key}/repos/{slug}/conditions: one check, the
+        fixture's Jenkins build into main
   AMUNIZ/test-repos and PROJ/repo, with the real recordings of tests/fixtures/real/:
     GET .../projects/AMUNIZ/repos/test-repos/commits/{commit}/pull-requests  (Jenkins plugin)
     GET .../projects/PROJ/repos/repo/pull-requests/1                         (danger-js)
@@ -78,7 +82,22 @@ ROUTES = [
     (re.compile(rf"^/rest/api/latest/projects/{SEG}/repos/{SEG}/commits/{SEG}/pull-requests$"), "commit_prs"),
     (re.compile(rf"^/rest/api/latest/projects/{SEG}/repos/{SEG}/pull-requests/(\d+)$"), "pr"),
     (re.compile(rf"^/rest/build-status/latest/commits/{SEG}$"), "builds"),
+    (re.compile(rf"^/rest/api/latest/projects/{SEG}/repos/{SEG}/pull-requests/(\d+)/merge$"), "merge"),
+    (re.compile(rf"^/rest/api/latest/projects/{SEG}/repos/{SEG}/settings/pull-requests$"), "settings"),
+    (re.compile(rf"^/rest/required-builds/latest/projects/{SEG}/repos/{SEG}/conditions$"), "conditions"),
 ]
+
+# The repository's rules (docs/rules-bitbucket-datacenter.md), shaped after the 9.2 description
+# (plus `canMerge` and `unapproveOnUpdate`, which real servers send beside it).
+MERGE_7 = {"canMerge": False, "conflicted": False, "outcome": "CLEAN", "vetoes": [
+    {"summaryMessage": "Not all tasks are resolved", "detailedMessage": "2 open tasks must be resolved first."},
+    {"summaryMessage": "Changes requested", "detailedMessage": "A reviewer has requested changes."}]}
+SETTINGS = {"mergeConfig": {"defaultStrategy": {"id": "no-ff"}, "type": "repository"},
+            "requiredAllApprovers": False, "requiredAllTasksComplete": True,
+            "requiredApprovers": {"enabled": True, "count": "2"},
+            "requiredSuccessfulBuilds": {"enabled": False, "count": "0"}, "unapproveOnUpdate": True}
+CONDITION = {"id": 1, "buildParentKeys": ["JENKINS-widget-main"],
+             "refMatcher": {"id": "refs/heads/main", "displayId": "main", "type": {"id": "BRANCH", "name": "Branch"}}}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -145,6 +164,14 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(200, load("real/bitbucket-datacenter/pull-request-1-danger-js.json"))
             if repo not in (("PROJ", "widget"), ("~jane.doe", "widget")):
                 return self._error(404, f"Repository {repo[0]}/{repo[1]} does not exist.")
+            if name == "settings":
+                return self._send(200, SETTINGS)
+            if name == "conditions":
+                return self._send(200, page([CONDITION], 0, None, limit))
+            if name == "merge":
+                if m.group(3) == "7":
+                    return self._send(200, MERGE_7)
+                return self._error(409, f"Pull request {m.group(3)} is not open.")
             if name == "commit_prs":
                 commit = unquote(m.group(3))
                 if start == 0:

@@ -177,15 +177,18 @@ fn commit_lookup_pages_and_maps_every_field() {
     assert_eq!(p["open_tasks"], 2);
     assert_eq!(p["comment_count"], 5);
     // Reviewers in order, then participants who gave a verdict; the commenter is left out.
+    // `lastReviewedCommit` is the head each verdict was given at; no time is sent.
     assert_eq!(
         p["reviewers"],
         json!([
-            {"name": "Rita Reviewer", "state": "approved"},
-            {"name": "Nick Needswork", "state": "changes_requested"},
-            {"name": "Paul Pending", "state": "pending"},
-            {"name": "Pia Participant", "state": "approved"},
+            {"name": "Rita Reviewer", "state": "approved", "approved_at": null, "commit": COMMIT, "stale": false},
+            {"name": "Nick Needswork", "state": "changes_requested", "approved_at": null, "commit": COMMIT, "stale": false},
+            {"name": "Paul Pending", "state": "pending", "approved_at": null, "commit": null, "stale": false},
+            {"name": "Pia Participant", "state": "approved", "approved_at": null, "commit": null, "stale": false},
         ])
     );
+    assert_eq!(p["mergeable"], Value::Null, "not asked for: no verdict request");
+    assert_eq!(p["merge_vetoes"], json!([]));
     assert_eq!(p["approvals"], 2);
     assert_eq!(p["changes_requested"], 1);
     let states: Vec<&str> = p["builds"]

@@ -1,0 +1,213 @@
+//! The requests of the lookup and Data Center's part of the shared flow (`flow::Forge`).
+
+use reqwest::Url;
+use serde::de::DeserializeOwned;
+
+use super::api::{ApiPr, Page};
+use super::{BitbucketDatacenter, FORGE};
+use crate::error::{Error, Result};
+use crate::http::Page as HttpPage;
+use crate::model::{LookupKind, PullRequest};
+use crate::provider::flow::{Forge, Listed};
+use crate::provider::{same_commit, server_commit, BitbucketStatus};
+
+/// Page sizes asked for; servers cap `limit` themselves (build statuses at 100).
+const PR_LIMIT: &str = "100";
+const BUILD_LIMIT: &str = "100";
+
+impl BitbucketDatacenter {
+    /// `{base}/rest/api/latest/projects/{key}/repos/{slug}/...`
+    pub(super) fn repo_url(&self, rest: &[&str]) -> Url {
+        let mut segs = vec![
+            "rest",
+            "api",
+            "latest",
+            "projects",
+            self.project.as_str(),
+            "repos",
+            self.slug.as_str(),
+        ];
+        segs.extend_from_slice(rest);
+        self.http.url(&segs)
+    }
+
+    /// Every page of a paged resource (`start`, `limit`, `isLastPage`, `nextPageStart`).
+    pub(super) async fn pages<T: DeserializeOwned>(&self, url: Url, limit: &str) -> Result<Vec<T>> {
+        let at = |start: u64| {
+            let mut u = url.clone();
+            u.query_pairs_mut()
+                .append_pair("start", &start.to_string())
+                .append_pair("limit", limit);
+            u
+        };
+        self.http
+            .paginate(at(0), |current, resp| {
+                let page: Page<T> = resp.json()?;
+                let start = current
+                    .query_pairs()
+                    .find(|(k, _)| k == "start")
+                    .and_then(|(_, v)| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+                let next = match (page.is_last_page, page.next_page_start) {
+                    (Some(false), Some(next)) if next > start => Some(at(next)),
+                    (Some(false), _) => {
+                        return Err(Error::api(
+                            None,
+                            format!(
+                                "{FORGE} sent GET {} a page with isLastPage false but no nextPageStart past {start}",
+                                url.path()
+                            ),
+                        ))
+                    }
+                    // isLastPage true, or absent: nothing tells where a next page would start.
+                    _ => None,
+                };
+                Ok(HttpPage::new(page.values, next))
+            })
+            .await
+    }
+
+    /// The pull requests that contain the commit.
+    async fn commit_prs(&self, commit: &str) -> Result<Vec<ApiPr>> {
+        let url = self.repo_url(&["commits", commit, "pull-requests"]);
+        match self.pages(url, PR_LIMIT).await {
+            Err(Error::Api {
+                status: Some(404),
+                message,
+            }) => Err(Error::api(
+                Some(404),
+                format!(
+                    "{}: check BITBUCKET_PROJECT_KEY={} and BITBUCKET_REPO_SLUG={}, that the commit was pushed \
+                     to this repository, and that the credentials can read it",
+                    message.trim_end_matches('.'),
+                    self.project,
+                    self.slug
+                ),
+            )),
+            other => other,
+        }
+    }
+
+    /// Build statuses of one commit, from the build-status resource (see the module doc).
+    async fn build_statuses(&self, commit: &str) -> Result<Vec<BitbucketStatus>> {
+        let url = self.http.url(&["rest", "build-status", "latest", "commits", commit]);
+        match self.pages(url, BUILD_LIMIT).await {
+            // Without the list the builds are unknown; an empty list would pass builds-passed.
+            Err(Error::Api {
+                status: Some(404),
+                message,
+            }) => Err(Error::api(
+                Some(404),
+                format!(
+                    "{}: the build statuses cannot be read, so builds cannot be reported; \
+                     check that the server's build-status resource is reachable through any proxy in front of it",
+                    message.trim_end_matches('.')
+                ),
+            )),
+            Err(Error::Auth { status, message }) => Err(Error::Auth {
+                status,
+                message: format!(
+                    "{message} (build statuses are read from /rest/build-status, which needs a licensed user; \
+                     if a project or repository token is refused there, use a personal HTTP access token)"
+                ),
+            }),
+            other => other,
+        }
+    }
+
+    pub(super) fn pr_not_found(&self, id: u64, message: &str) -> Error {
+        Error::api(
+            Some(404),
+            format!(
+                "{}: check BITBUCKET_PR_ID={id}, BITBUCKET_PROJECT_KEY={} and BITBUCKET_REPO_SLUG={}",
+                message.trim_end_matches('.'),
+                self.project,
+                self.slug
+            ),
+        )
+    }
+}
+
+impl Forge for BitbucketDatacenter {
+    type Pr = ApiPr;
+    type Detail = ApiPr;
+    type Head = String;
+    type Builds = Vec<BitbucketStatus>;
+
+    async fn list(&self) -> Result<Listed<Self>> {
+        if let Some(id) = self.pr_id {
+            let url = self.repo_url(&["pull-requests", &id.to_string()]);
+            // The head is only known from the answer, unless the CI gave the commit too: then
+            // its builds are fetched alongside (usually the head itself).
+            // With REQUIRE=mergeable its verdict comes alongside too: the id is all it needs.
+            let builds = async {
+                match &self.commit {
+                    Some(c) => Some((c.clone(), self.build_statuses(c).await)),
+                    None => None,
+                }
+            };
+            let verdict = async {
+                match self.wants.verdict {
+                    true => Some(self.merge_verdict(id, Some("OPEN")).await),
+                    false => None,
+                }
+            };
+            let (pr, known, verdict) = tokio::join!(self.http.get(url), builds, verdict);
+            let mut pr: ApiPr = match pr {
+                Err(Error::Api {
+                    status: Some(404),
+                    message,
+                }) => return Err(self.pr_not_found(id, &message)),
+                other => other?.json()?,
+            };
+            if let Some(v) = verdict {
+                // Asked before the state was known: a PR that is not open gets no verdict.
+                let open = pr.state.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("OPEN"));
+                pr.verdict = Some(match open {
+                    true => v?,
+                    false => self.merge_verdict(id, pr.state.as_deref()).await?,
+                });
+            }
+            let listed = Listed::new(LookupKind::PrId, vec![pr]);
+            return Ok(match known {
+                Some((c, builds)) => listed.knowing(c, builds),
+                None => listed,
+            });
+        }
+        let commit = self.commit.clone().unwrap_or_default();
+        let (prs, builds) = tokio::join!(self.commit_prs(&commit), self.build_statuses(&commit));
+        Ok(Listed::new(LookupKind::Commit, prs?).knowing(commit, builds))
+    }
+
+    fn id(pr: &ApiPr) -> u64 {
+        pr.id
+    }
+
+    fn listed_head(pr: &ApiPr) -> Option<String> {
+        pr.head().and_then(server_commit)
+    }
+
+    /// The list already carries everything but the merge verdict (`REQUIRE=mergeable`).
+    async fn detail(&self, mut pr: ApiPr) -> Result<ApiPr> {
+        if self.wants.verdict && pr.verdict.is_none() {
+            pr.verdict = Some(self.merge_verdict(pr.id, pr.state.as_deref()).await?);
+        }
+        Ok(pr)
+    }
+
+    fn head(pr: &ApiPr) -> Option<String> {
+        Self::listed_head(pr)
+    }
+
+    fn same_head(a: &String, b: &String) -> bool {
+        same_commit(a, b)
+    }
+
+    async fn builds(&self, head: &String) -> Result<Vec<BitbucketStatus>> {
+        self.build_statuses(head).await
+    }
+
+    fn normalize(&self, pr: ApiPr, builds: &Vec<BitbucketStatus>) -> Result<PullRequest> {
+        pr.normalize(builds)
+    }
+}

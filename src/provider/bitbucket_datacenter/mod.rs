@@ -1,0 +1,239 @@
+//! Bitbucket Data Center (self-hosted, formerly Bitbucket Server): the REST API under
+//! `{BITBUCKET_SERVER_URL}/rest`, the server possibly under a context path.
+//!
+//! Round trips: the commit's pull requests (`/rest/api/latest/.../commits/{commit}/pull-requests`,
+//! every page) and the commit's own build statuses are fetched at the same time. A PR whose
+//! head is another commit costs one build-status request per distinct head, all concurrent.
+//! The list answer already carries reviewers, participants, task and comment counts, so no PR
+//! needs a request of its own: N PRs whose head is the commit cost pages + 1 requests.
+//!
+//! The repository's own merge rules (`REQUIRE=mergeable`, the `auto` settings) are read only
+//! when asked for (`rules`): the common path keeps the requests above.
+//!
+//! Builds come from `GET /rest/build-status/latest/commits/{commit}`: it is the only resource
+//! that lists a commit's build statuses (deprecated since 7.14, still served by 9.x). The
+//! per-repository `.../commits/{commit}/builds` that replaced it for posting statuses answers
+//! GET with one status and requires that status's `key` (Data Center 9.2 API description), so
+//! it cannot list them.
+//!
+//! The files: `setup` (variables and credentials), `lookup` (the requests and the shared
+//! flow), `api` (the JSON and its mapping), `verdict` and `rules` (the repository's merge
+//! rules, docs/rules-bitbucket-datacenter.md) with `patterns` (branch patterns), `post`
+//! (`POST_RESULT`).
+
+use serde::Deserialize;
+
+use crate::config::{self, Config, Problems};
+use crate::credentials::{Form, Redactor};
+use crate::error::{Error, Result};
+use crate::http::Http;
+use crate::model::{Freshness, Lookup, Repository, Wants};
+use crate::post::Verdict;
+use crate::provider::flow;
+use crate::provider::{Entry, Provider, ProviderKind};
+
+mod api;
+mod lookup;
+mod patterns;
+mod post;
+mod rules;
+mod setup;
+mod verdict;
+
+pub use api::{parse_build_status_page, parse_pull_request, parse_pull_request_page};
+use rules::{Needs, RepoRules};
+use setup::{auth_hint, credentials, project_key, server_url, slug_char};
+
+const FORGE: &str = "Bitbucket Data Center";
+/// What a credential needs, for messages.
+const TOKEN: &str = "an HTTP access token (personal, project or repository)";
+const PERMISSION: &str = "Repository read permission (Project read for a project token)";
+
+/// Data Center's own variables (SPEC "Providers", "Credentials").
+#[derive(Debug, Deserialize)]
+struct DatacenterEnv {
+    bitbucket_server_url: Option<String>,
+    bitbucket_project_key: Option<String>,
+    bitbucket_repo_slug: Option<String>,
+    bitbucket_commit: Option<String>,
+    /// Jenkins' name for the commit being built.
+    git_commit: Option<String>,
+    bitbucket_pr_id: Option<String>,
+    bitbucket_username: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct BitbucketDatacenter {
+    http: Http,
+    project: String,
+    slug: String,
+    commit: Option<String>,
+    pr_id: Option<u64>,
+    /// What this run reads beyond the common lookup (`REQUIRE=mergeable`, the auto settings).
+    wants: Wants,
+    needs: Needs,
+    /// The repository's rules, once read: they are repository-wide, so a wait for builds
+    /// does not read them again.
+    rules: Option<RepoRules>,
+}
+
+impl BitbucketDatacenter {
+    /// Reads and checks Data Center's variables; one error names every problem
+    /// (`config::Problems`).
+    pub fn from_config(cfg: &Config) -> Result<BitbucketDatacenter> {
+        let env: DatacenterEnv = cfg.vars.typed()?;
+        let mut problems = Problems::of_provider(cfg);
+        let need = |v: &Option<String>, name: &str, what: &str| {
+            v.clone()
+                .ok_or_else(|| Error::config(format!("{name} is not set: set it to {what}")))
+        };
+        let base = problems.check(
+            need(
+                &env.bitbucket_server_url,
+                "BITBUCKET_SERVER_URL",
+                "the server's base URL as in the browser, e.g. https://bitbucket.example.com or https://host/bitbucket",
+            )
+            .and_then(|u| server_url(&u)),
+        );
+        let project = problems.check(
+            need(
+                &env.bitbucket_project_key,
+                "BITBUCKET_PROJECT_KEY",
+                "the project key (the KEY in /projects/KEY/repos/<slug>), or ~username for a personal repository",
+            )
+            .and_then(|k| project_key(&k)),
+        );
+        let slug = problems.check(
+            need(
+                &env.bitbucket_repo_slug,
+                "BITBUCKET_REPO_SLUG",
+                "the repository slug (the <slug> in /projects/KEY/repos/<slug>)",
+            )
+            .and_then(|s| {
+                config::path_segment(
+                    "BITBUCKET_REPO_SLUG",
+                    &s,
+                    slug_char,
+                    "use the repository slug: letters, digits, '-', '_' and '.'",
+                )
+            }),
+        );
+        let pr_id = problems.check(
+            env.bitbucket_pr_id
+                .as_deref()
+                .map(|v| config::pr_id("BITBUCKET_PR_ID", v))
+                .transpose(),
+        );
+        // A PR id, even an invalid one (named above), means the commit is not needed.
+        let commit = problems.check(match (&env.bitbucket_commit, &env.git_commit) {
+            (Some(c), _) => config::commit("BITBUCKET_COMMIT", c).map(Some),
+            (None, Some(c)) => config::commit("GIT_COMMIT", c).map(Some),
+            (None, None) if env.bitbucket_pr_id.is_some() => Ok(None),
+            (None, None) => Err(Error::config(
+                "BITBUCKET_COMMIT is not set: set it to the commit being built (Jenkins sets GIT_COMMIT, \
+                 which is read too; in Bamboo use ${bamboo.planRepository.revision}), or set BITBUCKET_PR_ID",
+            )),
+        });
+        let mut redactor = Redactor::default();
+        let auth = problems.check(credentials(&env, &cfg.vars, &mut redactor));
+        problems.finish()?;
+        let (Some(base), Some(project), Some(slug), Some(pr_id), Some(commit), Some(auth)) =
+            (base, project, slug, pr_id, commit, auth)
+        else {
+            return Err(Problems::incomplete());
+        };
+        let hint = auth_hint(auth.form, format!("{project}/{slug}"));
+        let http = Http::new(FORGE, base, Some(auth), &cfg.http, redactor, hint)?;
+        Ok(BitbucketDatacenter {
+            http,
+            project,
+            slug,
+            commit,
+            pr_id,
+            wants: cfg.wants(),
+            needs: Needs {
+                min_approvals: cfg.min_approvals.is_none(),
+                fresh: cfg.fresh_approvals == Freshness::Auto,
+                builds: cfg.required_builds_auto,
+            },
+            rules: None,
+        })
+    }
+}
+
+/// Credential forms, in the order they are tried (SPEC "Credentials").
+pub const ACCESS_TOKEN: Form = Form {
+    name: "HTTP access token",
+    variables: &["BITBUCKET_ACCESS_TOKEN"],
+    sent_as: "Authorization: Bearer",
+};
+pub const PASSWORD: Form = Form {
+    name: "password",
+    variables: &["BITBUCKET_USERNAME", "BITBUCKET_PASSWORD"],
+    sent_as: "Authorization: Basic username:password (where the server allows Basic authentication)",
+};
+
+/// Bitbucket Data Center in the registry (`provider::registry::FORGES`).
+pub static ENTRY: Entry = Entry {
+    name: "bitbucket-datacenter",
+    ci: None,
+    precedence: 10,
+    detected_when: "BITBUCKET_SERVER_URL",
+    detect: |vars| vars.get("BITBUCKET_SERVER_URL").is_some().then_some("BITBUCKET_SERVER_URL"),
+    reads: &[],
+    read_prefixes: &["BITBUCKET_", "GIT_"],
+    credentials: &[ACCESS_TOKEN, PASSWORD],
+    open: |cfg| Ok(Box::new(BitbucketDatacenter::from_config(cfg)?)),
+    own_run: None,
+    ci_output: None,
+};
+
+impl Provider for BitbucketDatacenter {
+    fn kind(&self) -> ProviderKind {
+        &ENTRY
+    }
+
+    fn repository(&self) -> Repository {
+        // The web page: personal repositories live under /users/{user}/repos/{slug}.
+        let web = match self.project.strip_prefix('~') {
+            Some(user) => self.http.url(&["users", user, "repos", &self.slug]),
+            None => self.http.url(&["projects", &self.project, "repos", &self.slug]),
+        };
+        Repository {
+            full_name: format!("{}/{}", self.project, self.slug),
+            url: Some(web.to_string()),
+        }
+    }
+
+    fn commit(&self) -> Option<String> {
+        self.commit.clone()
+    }
+
+    fn http(&self) -> Option<&Http> {
+        Some(&self.http)
+    }
+
+    async fn lookup(&mut self) -> Result<Lookup> {
+        // The rules do not depend on the list: read beside the first round trip, once.
+        let (found, read) = if self.needs.any() && self.rules.is_none() {
+            let (found, read) = tokio::join!(flow::lookup(&*self), self.read_rules(self.needs));
+            (found, Some(read))
+        } else {
+            (flow::lookup(&*self).await, None)
+        };
+        let mut found = found?;
+        if let Some(read) = read {
+            self.rules = Some(read?);
+        }
+        if let Some(rules) = &self.rules {
+            for pr in &mut found.pull_requests {
+                pr.rules = rules.for_pr(pr)?;
+            }
+        }
+        Ok(found)
+    }
+
+    async fn post_result(&self, verdict: &Verdict) -> Result<()> {
+        self.post_report(verdict).await
+    }
+}
