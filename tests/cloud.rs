@@ -125,7 +125,10 @@ fn access_token_is_sent_as_bearer_and_the_gate_passes() {
     assert_eq!(p["approvals"], 1, "the author's own approval does not count");
     assert_eq!(
         p["reviewers"],
-        json!([{"name": "Rita Reviewer", "state": "approved"}, {"name": "Pat Pending", "state": "pending"}])
+        json!([
+            {"name": "Rita Reviewer", "state": "approved", "approved_at": null, "commit": null, "stale": false},
+            {"name": "Pat Pending", "state": "pending", "approved_at": null, "commit": null, "stale": false}
+        ])
     );
     assert_eq!(p["builds"][0]["state"], "SUCCESSFUL");
     assert_eq!(
