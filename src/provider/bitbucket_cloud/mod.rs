@@ -1,0 +1,136 @@
+//! Bitbucket Cloud (`api.bitbucket.org/2.0`).
+//!
+//! Round trips: the commit index pages and the commit's own build statuses are fetched at the
+//! same time, and the list asks (with `fields=`) for participants, tasks and comments so no
+//! PR needs a request of its own. Only PRs whose head is another commit cost one statuses
+//! request per distinct head, all concurrent. For N PRs whose head is the commit that is
+//! pages + 1 requests in max(pages, 1) round trips.
+
+//! The files: `setup` (variables and credentials), `lookup` (the requests and the shared
+//! flow), `api` (the JSON and its mapping), `post` (`POST_RESULT`).
+
+use crate::ci::{self, OwnRun};
+use crate::config::Vars;
+use crate::credentials::Form;
+use crate::error::Result;
+use crate::http::Http;
+use crate::model::{Lookup, Repository};
+use crate::post::Verdict;
+use crate::provider::flow;
+use crate::provider::{Entry, Provider, ProviderKind};
+
+mod api;
+mod lookup;
+mod post;
+mod setup;
+
+pub use api::{parse_pull_request, parse_pull_request_page, parse_status_page};
+use setup::OAuthClient;
+
+const FORGE: &str = "Bitbucket Cloud";
+const DEFAULT_API: &str = "https://api.bitbucket.org/2.0";
+const DEFAULT_TOKEN_URL: &str = "https://bitbucket.org/site/oauth2/access_token";
+
+#[derive(Debug)]
+pub struct BitbucketCloud {
+    http: Http,
+    workspace: String,
+    slug: String,
+    commit: Option<String>,
+    pr_id: Option<u64>,
+    branch: Option<String>,
+    oauth: Option<OAuthClient>,
+}
+
+/// Credential forms, in the order they are tried (SPEC "Credentials").
+pub const ACCESS_TOKEN: Form = Form {
+    name: "access token",
+    variables: &["BITBUCKET_ACCESS_TOKEN"],
+    sent_as: "Authorization: Bearer",
+};
+pub const API_TOKEN: Form = Form {
+    name: "API token",
+    variables: &["BITBUCKET_EMAIL", "BITBUCKET_API_TOKEN"],
+    sent_as: "Authorization: Basic email:api_token",
+};
+pub const OAUTH: Form = Form {
+    name: "OAuth consumer",
+    variables: &["BITBUCKET_OAUTH_CLIENT_ID", "BITBUCKET_OAUTH_CLIENT_SECRET"],
+    sent_as: "exchanged (client credentials grant) for an Authorization: Bearer token",
+};
+pub const APP_PASSWORD: Form = Form {
+    name: "app password",
+    variables: &["BITBUCKET_USERNAME", "BITBUCKET_APP_PASSWORD"],
+    sent_as: "Authorization: Basic username:app_password (refused by Bitbucket Cloud since July 2026)",
+};
+
+/// Bitbucket Cloud in the registry (`provider::registry::FORGES`).
+pub static ENTRY: Entry = Entry {
+    name: "bitbucket-cloud",
+    ci: Some("Bitbucket Pipelines"),
+    precedence: 20,
+    detected_when: "BITBUCKET_BUILD_NUMBER or BITBUCKET_WORKSPACE",
+    detect: |vars| {
+        if vars.get("BITBUCKET_BUILD_NUMBER").is_some() {
+            Some("BITBUCKET_BUILD_NUMBER")
+        } else if vars.get("BITBUCKET_WORKSPACE").is_some() {
+            Some("BITBUCKET_WORKSPACE")
+        } else {
+            None
+        }
+    },
+    reads: &[],
+    read_prefixes: &["BITBUCKET_"],
+    credentials: &[ACCESS_TOKEN, API_TOKEN, OAUTH, APP_PASSWORD],
+    open: |cfg| Ok(Box::new(BitbucketCloud::from_config(cfg)?)),
+    own_run: Some(pipelines_run),
+    ci_output: None,
+};
+
+/// Bitbucket Pipelines' running build, `BITBUCKET_BUILD_NUMBER`: Pipelines names its status
+/// "Pipeline #N for <branch>" and links to `.../results/N`.
+pub fn pipelines_run(vars: &Vars) -> Option<OwnRun> {
+    Some(OwnRun {
+        ci: "Bitbucket Pipelines",
+        id: ci::digits(vars, "BITBUCKET_BUILD_NUMBER")?,
+        names: |n, build| {
+            let url = build.url.as_deref().unwrap_or("");
+            let name = build.name.as_deref().unwrap_or("");
+            let title = format!("Pipeline #{n}");
+            ci::filed_under(n, build)
+                || name == title
+                || name.starts_with(&format!("{title} "))
+                || ci::has_segment_pair(url, "results", n)
+        },
+    })
+}
+
+impl Provider for BitbucketCloud {
+    fn kind(&self) -> ProviderKind {
+        &ENTRY
+    }
+
+    fn repository(&self) -> Repository {
+        Repository {
+            full_name: format!("{}/{}", self.workspace, self.slug),
+            url: Some(format!("https://bitbucket.org/{}/{}", self.workspace, self.slug)),
+        }
+    }
+
+    fn commit(&self) -> Option<String> {
+        self.commit.clone()
+    }
+
+    fn http(&self) -> Option<&Http> {
+        Some(&self.http)
+    }
+
+    async fn lookup(&mut self) -> Result<Lookup> {
+        self.exchange_oauth().await?;
+        flow::lookup(&*self).await
+    }
+
+    async fn post_result(&self, verdict: &Verdict) -> Result<()> {
+        self.post_report(verdict).await
+    }
+}
