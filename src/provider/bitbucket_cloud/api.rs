@@ -9,7 +9,7 @@ use crate::model::{Build, PrState, PullRequest, ReviewState, Reviewer};
 use crate::provider::{parse_body, BitbucketStatus};
 
 /// The PR fields the summary needs; `values.` is prefixed for list answers.
-pub(super) const PR_FIELDS: [&str; 23] = [
+pub(super) const PR_FIELDS: [&str; 24] = [
     "id",
     "title",
     "state",
@@ -31,6 +31,7 @@ pub(super) const PR_FIELDS: [&str; 23] = [
     "participants.role",
     "participants.approved",
     "participants.state",
+    "participants.participated_on",
     "task_count",
     "comment_count",
 ];
@@ -45,8 +46,8 @@ pub(super) struct Page<T> {
     pub(super) size: Option<u64>,
 }
 
-#[derive(Debug, Deserialize, Default)]
-struct Account {
+#[derive(Debug, Clone, Deserialize, Default)]
+pub(super) struct Account {
     display_name: Option<String>,
     nickname: Option<String>,
     uuid: Option<String>,
@@ -63,7 +64,7 @@ impl Account {
             .unwrap_or_else(|| "unknown".into())
     }
 
-    fn same(&self, other: &Account) -> bool {
+    pub(super) fn same(&self, other: &Account) -> bool {
         match (&self.uuid, &other.uuid, &self.account_id, &other.account_id) {
             (Some(a), Some(b), _, _) => a == b,
             (_, _, Some(a), Some(b)) => a == b,
@@ -72,9 +73,9 @@ impl Account {
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct Named {
-    name: Option<String>,
+#[derive(Debug, Clone, Deserialize)]
+pub(super) struct Named {
+    pub(super) name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,6 +105,8 @@ struct Participant {
     role: Option<String>,
     approved: Option<bool>,
     state: Option<String>,
+    /// When an approver approved (for others: when they last commented).
+    participated_on: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -123,7 +126,30 @@ pub(crate) struct ApiPr {
     comment_count: Option<u32>,
 }
 
+impl Participant {
+    fn verdict(&self) -> ReviewState {
+        match (self.state.as_deref(), self.approved) {
+            (Some("approved"), _) | (None, Some(true)) => ReviewState::Approved,
+            (Some("changes_requested"), _) => ReviewState::ChangesRequested,
+            (_, Some(true)) => ReviewState::Approved,
+            _ => ReviewState::Pending,
+        }
+    }
+}
+
 impl ApiPr {
+    /// The accounts that approved, the author left out (for the default reviewers' rule).
+    pub(super) fn approvers(&self) -> Vec<Account> {
+        let author = self.author.clone().unwrap_or_default();
+        self.participants
+            .iter()
+            .flatten()
+            .filter(|p| p.verdict() == ReviewState::Approved)
+            .filter_map(|p| p.user.clone())
+            .filter(|u| !u.same(&author))
+            .collect()
+    }
+
     pub(super) fn head(&self) -> Option<&str> {
         self.source.as_ref()?.commit.as_ref()?.hash.as_deref()
     }
@@ -172,19 +198,16 @@ impl ApiPr {
         // Without the participants list no verdict is known (the `fields=` list asks for it).
         pr.reviews_unknown = self.participants.is_none();
         let reviews = self.participants.unwrap_or_default().into_iter().filter_map(|p| {
+            let state = p.verdict();
             let user = p.user.unwrap_or_default();
             if user.same(&author) {
                 return None;
             }
-            let state = match (p.state.as_deref(), p.approved) {
-                (Some("approved"), _) | (None, Some(true)) => ReviewState::Approved,
-                (Some("changes_requested"), _) => ReviewState::ChangesRequested,
-                (_, Some(true)) => ReviewState::Approved,
-                _ => ReviewState::Pending,
-            };
             // A participant who only commented is not a reviewer.
             let reviewer = p.role.as_deref() == Some("REVIEWER");
-            (reviewer || state != ReviewState::Pending).then(|| Reviewer::new(user.name(), state))
+            // For an approver `participated_on` is the approval's time (the evidence).
+            let at = p.participated_on.as_deref().filter(|_| state == ReviewState::Approved);
+            (reviewer || state != ReviewState::Pending).then(|| Reviewer::new(user.name(), state).given_on(at))
         });
         pr.set_reviews(reviews.collect::<Vec<_>>());
         pr.builds = statuses.iter().map(BitbucketStatus::build).collect();

@@ -28,7 +28,7 @@ impl BitbucketCloud {
 
     /// Every page of a paginated list, following `next` only on the API's origin.
     /// `size`, the whole list's length, is checked against what the pages held.
-    async fn pages<T: for<'de> Deserialize<'de>>(&self, first: Url) -> Result<Vec<T>> {
+    pub(super) async fn pages<T: for<'de> Deserialize<'de>>(&self, first: Url) -> Result<Vec<T>> {
         self.pages_from(first, true).await
     }
 
@@ -45,7 +45,7 @@ impl BitbucketCloud {
             .await
     }
 
-    fn with_query(mut url: Url, pairs: &[(&str, &str)]) -> Url {
+    pub(super) fn with_query(mut url: Url, pairs: &[(&str, &str)]) -> Url {
         url.query_pairs_mut().extend_pairs(pairs);
         url
     }
@@ -155,7 +155,7 @@ impl BitbucketCloud {
         }
     }
 
-    fn not_found(&self) -> Error {
+    pub(super) fn not_found(&self) -> Error {
         Error::api(
             Some(404),
             format!(
@@ -254,6 +254,12 @@ impl Forge for BitbucketCloud {
     }
 
     fn normalize(&self, pr: ApiPr, statuses: &Vec<BitbucketStatus>) -> Result<PullRequest> {
+        if self.wants.verdict {
+            // Kept for the default reviewers' rule, which needs accounts, not names.
+            if let Ok(mut approvers) = self.approvers.lock() {
+                approvers.insert(pr.id, pr.approvers());
+            }
+        }
         pr.normalize(statuses)
     }
 }

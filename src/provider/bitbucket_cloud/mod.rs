@@ -6,15 +6,25 @@
 //! request per distinct head, all concurrent. For N PRs whose head is the commit that is
 //! pages + 1 requests in max(pages, 1) round trips.
 
+//! The repository's own merge rules (`REQUIRE=mergeable`, the `auto` settings, fresh approvals;
+//! docs/rules-bitbucket-cloud.md) are read only when asked for: the common path keeps the
+//! requests above. The branch restrictions are read once per run beside the first round trip;
+//! the default reviewers and the head commits' dates, when a rule or `FRESH_APPROVALS` needs
+//! them, in one more round trip after it.
+//!
 //! The files: `setup` (variables and credentials), `lookup` (the requests and the shared
-//! flow), `api` (the JSON and its mapping), `post` (`POST_RESULT`).
+//! flow), `api` (the JSON and its mapping), `rules` (the branch restrictions and how they
+//! match a branch), `verdict` (what they say of each pull request), `post` (`POST_RESULT`).
 
-use crate::ci::{self, OwnRun};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::ci::{self, CurrentRun, OwnRun};
 use crate::config::Vars;
 use crate::credentials::Form;
 use crate::error::Result;
 use crate::http::Http;
-use crate::model::{Lookup, Repository};
+use crate::model::{Freshness, Lookup, Repository, Wants};
 use crate::post::Verdict;
 use crate::provider::flow;
 use crate::provider::{Entry, Provider, ProviderKind};
@@ -22,9 +32,13 @@ use crate::provider::{Entry, Provider, ProviderKind};
 mod api;
 mod lookup;
 mod post;
+mod rules;
 mod setup;
+mod verdict;
 
 pub use api::{parse_pull_request, parse_pull_request_page, parse_status_page};
+use api::Account;
+use rules::RepoRules;
 use setup::OAuthClient;
 
 const FORGE: &str = "Bitbucket Cloud";
@@ -40,6 +54,19 @@ pub struct BitbucketCloud {
     pr_id: Option<u64>,
     branch: Option<String>,
     oauth: Option<OAuthClient>,
+    /// The credential form, for what a refused rules request needs.
+    form: Form,
+    /// What this run reads beyond the common lookup (`REQUIRE=mergeable`, the auto settings).
+    wants: Wants,
+    freshness: Freshness,
+    current_run: CurrentRun,
+    /// The branch restrictions, once read: repository-wide, so a wait for builds does not
+    /// read them again.
+    rules: Option<RepoRules>,
+    /// The effective default reviewers, once read (only when their rule applies).
+    default_reviewers: Option<Vec<Account>>,
+    /// Each PR's approvers' accounts, kept by `normalize` for the default reviewers' rule.
+    approvers: Mutex<HashMap<u64, Vec<Account>>>,
 }
 
 /// Credential forms, in the order they are tried (SPEC "Credentials").
@@ -127,7 +154,21 @@ impl Provider for BitbucketCloud {
 
     async fn lookup(&mut self) -> Result<Lookup> {
         self.exchange_oauth().await?;
-        flow::lookup(&*self).await
+        let rules_wanted = self.wants.verdict || self.wants.rules;
+        let (found, read) = if rules_wanted && self.rules.is_none() {
+            let (found, read) = tokio::join!(flow::lookup(&*self), self.read_rules());
+            (found, Some(read))
+        } else {
+            (flow::lookup(&*self).await, None)
+        };
+        let mut found = found?;
+        if let Some(read) = read {
+            self.rules = Some(read?);
+        }
+        if rules_wanted || self.wants.freshness {
+            self.judge(&mut found.pull_requests).await?;
+        }
+        Ok(found)
     }
 
     async fn post_result(&self, verdict: &Verdict) -> Result<()> {

@@ -191,6 +191,13 @@ impl BitbucketCloud {
             pr_id,
             branch: env.bitbucket_branch.filter(|b| !b.trim().is_empty()),
             oauth,
+            form,
+            wants: cfg.wants(),
+            freshness: cfg.fresh_approvals,
+            current_run: cfg.current_run.clone(),
+            rules: None,
+            default_reviewers: None,
+            approvers: Default::default(),
         })
     }
 
