@@ -9,6 +9,11 @@
 //!   a newline would otherwise start a line of its own, which CI runners read as a command
 //!   (GitHub's runner reads `::error::…` on stdout and on stderr).
 //!
+//! A third is shown the same way: `##vso[`, the prefix of an Azure Pipelines logging command,
+//! which the agent acts on anywhere in a line of a step's output (not only at its start). Its
+//! `[` is shown as `<U+005B>`, so a title such as `##vso[task.setvariable variable=x]y` is
+//! printed, never obeyed, whichever forge the step serves.
+//!
 //! The data files (JSON, dotenv, step outputs) keep the exact text: programs read those.
 
 /// The characters that change the direction of the text after them: LRE, RLE, PDF, LRO, RLO
@@ -28,15 +33,29 @@ pub fn code_point(c: char) -> String {
     format!("<U+{:04X}>", c as u32)
 }
 
-/// The text with every bidirectional and line-ending character shown as `<U+XXXX>`: one line
-/// whatever it holds, in the order it is written. For messages (stderr, annotations).
+/// The prefix of an Azure Pipelines logging command (`##vso[task.setvariable ...]`).
+const VSO: &str = "##vso[";
+
+/// Whether `text[at..]` starts with `##vso[` in any case.
+fn vso_at(text: &str, at: usize) -> bool {
+    text.as_bytes()
+        .get(at..at + VSO.len())
+        .is_some_and(|b| b.eq_ignore_ascii_case(VSO.as_bytes()))
+}
+
+/// The text with every bidirectional and line-ending character shown as `<U+XXXX>`, and the
+/// `[` of every `##vso[` as `<U+005B>`: one line whatever it holds, in the order it is
+/// written, that no CI runner reads as a command. For messages (stderr, annotations) and the
+/// report on stdout.
 pub fn visible(text: &str) -> String {
-    if !text.chars().any(|c| is_bidi(c) || breaks_line(c)) {
+    let has_vso = text.to_ascii_lowercase().contains(VSO);
+    if !has_vso && !text.chars().any(|c| is_bidi(c) || breaks_line(c)) {
         return text.to_string();
     }
     let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        if is_bidi(c) || breaks_line(c) {
+    for (i, c) in text.char_indices() {
+        let vso_bracket = c == '[' && i >= 5 && vso_at(text, i - 5);
+        if is_bidi(c) || breaks_line(c) || vso_bracket {
             out.push_str(&code_point(c));
         } else {
             out.push(c);
@@ -127,5 +146,21 @@ mod tests {
         assert_eq!(one_line("\u{202E}abc", 2), "<U+202E>a…");
         assert_eq!(one_line("a\u{2028}b", 10), "a b");
         assert_eq!(one_line("a\u{7}b", 10), "a<U+0007>b");
+    }
+
+    #[test]
+    fn azure_logging_commands_are_shown_not_obeyed() {
+        assert_eq!(
+            visible("x ##vso[task.setvariable variable=a]b"),
+            "x ##vso<U+005B>task.setvariable variable=a]b"
+        );
+        assert_eq!(visible("##VSO[task.complete]"), "##VSO<U+005B>task.complete]");
+        assert_eq!(visible("##vso##vso[a]"), "##vso##vso<U+005B>a]");
+        assert_eq!(visible("é##vso[x"), "é##vso<U+005B>x");
+        assert_eq!(visible("[##vso] and ##[group]"), "[##vso] and ##[group]");
+        assert_eq!(
+            one_line("t ##vso[task.uploadfile]/etc/passwd", 80),
+            "t ##vso<U+005B>task.uploadfile]/etc/passwd"
+        );
     }
 }

@@ -20,6 +20,7 @@ macro_rules! forges {
 
 // The registry: one line per forge (its file or folder `src/provider/<name>`).
 forges! {
+    azure_devops,
     bitbucket_cloud,
     bitbucket_datacenter,
     github,

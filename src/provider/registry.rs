@@ -273,15 +273,30 @@ mod tests {
         let text = help();
         assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
         let flat = text.replace('\n', " ");
-        assert!(
-            flat.contains(
-                "PROVIDER (bitbucket-cloud, bitbucket-datacenter, github, gitlab) overrides the detection: \
-                 BITBUCKET_SERVER_URL, then BITBUCKET_BUILD_NUMBER or BITBUCKET_WORKSPACE, then GITHUB_ACTIONS=true, \
-                 then GITLAB_CI=true; else bitbucket-cloud."
-            ),
-            "{flat}"
-        );
-        assert!(flat.contains("inside Bitbucket Pipelines, GitHub Actions and GitLab CI only credentials"));
+        // The four first forges' part of the sentence, which a forge added later extends.
+        for part in [
+            "bitbucket-cloud, bitbucket-datacenter, github, gitlab",
+            ") overrides the detection: BITBUCKET_SERVER_URL, then BITBUCKET_BUILD_NUMBER or BITBUCKET_WORKSPACE, \
+             then GITHUB_ACTIONS=true, then GITLAB_CI=true",
+            "; else bitbucket-cloud.",
+            "inside Bitbucket Pipelines, GitHub Actions",
+        ] {
+            assert!(flat.contains(part), "{part:?} is not in: {flat}");
+        }
+        // Every forge, in detection order, and its CI.
+        let mut at = 0;
+        for e in by_precedence() {
+            let found = flat[at..].find(e.detected_when).map(|i| at + i);
+            assert!(found.is_some(), "{} out of order in: {flat}", e.detected_when);
+            at = found.unwrap_or(at);
+            assert!(flat.contains(e.name), "{}", e.name);
+            if let Some(ci) = e.ci {
+                assert!(flat.contains(ci), "{ci}");
+            }
+        }
+        let cis: Vec<&str> = by_precedence().iter().filter_map(|e| e.ci).collect();
+        let last = cis.last().copied().unwrap_or("");
+        assert!(flat.contains(&format!(" and {last} only credentials")), "{flat}");
     }
 
     fn build(name: &str, url: &str) -> Build {
