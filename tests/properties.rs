@@ -1501,11 +1501,13 @@ fn well_formed_github_events_name_the_right_target() {
                 n if n.starts_with("pull_request") => Some(Target::Pr {
                     number,
                     commit: lower(&head).or(lower(&sha)),
+                    base: None,
                 }),
                 "merge_group" => lower(&head).or(lower(&sha)).map(|commit| match queue {
                     true => Target::Pr {
                         number,
                         commit: Some(commit),
+                        base: Some("main".into()),
                     },
                     false => Target::Commit(commit),
                 }),

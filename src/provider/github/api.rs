@@ -68,6 +68,9 @@ pub(crate) struct ApiPr {
     pub(super) review_comments: Option<u32>,
     pub(super) requested_reviewers: Option<Vec<ApiUser>>,
     pub(super) requested_teams: Option<Vec<ApiTeam>>,
+    /// Only in the single-PR answer: GitHub's merge verdict, `null` while it is computed.
+    pub(super) mergeable: Option<bool>,
+    pub(super) mergeable_state: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -75,6 +78,8 @@ pub(crate) struct ApiReview {
     pub(super) user: Option<ApiUser>,
     pub(super) state: Option<String>,
     pub(super) submitted_at: Option<String>,
+    /// The PR head the review was given at.
+    pub(super) commit_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -164,11 +169,13 @@ impl CommitStatus {
 
 /// Each reviewer's standing verdict: the latest APPROVED or CHANGES_REQUESTED decides; a
 /// DISMISSED review withdraws it; COMMENTED leaves it as it was (GitHub's own rule). Someone
-/// who only commented, or whose verdict was dismissed, is listed as pending.
-fn verdicts(mut reviews: Vec<&ApiReview>, author: &ApiUser) -> Vec<(String, String, ReviewState)> {
+/// who only commented, or whose verdict was dismissed, is listed as pending. The deciding
+/// review's `submitted_at` and `commit_id` are the verdict's evidence: given at `head` or
+/// stale.
+fn verdicts(mut reviews: Vec<&ApiReview>, author: &ApiUser, head: Option<&str>) -> Vec<(String, Reviewer)> {
     // GitHub lists reviews oldest first; sort anyway (stable) in case a server does not.
     reviews.sort_by(|a, b| a.submitted_at.cmp(&b.submitted_at));
-    let mut out: Vec<(String, String, ReviewState)> = Vec::new();
+    let mut out: Vec<(String, Reviewer)> = Vec::new();
     for r in reviews {
         let Some(user) = &r.user else { continue };
         if user.same(author) {
@@ -182,20 +189,31 @@ fn verdicts(mut reviews: Vec<&ApiReview>, author: &ApiUser) -> Vec<(String, Stri
             // PENDING is a draft review only its writer can see; anything else is unknown.
             _ => continue,
         };
+        let given = |state: ReviewState| match state {
+            ReviewState::Pending => Reviewer::new(user.name(), state),
+            _ => Reviewer::new(user.name(), state)
+                .given_on(r.submitted_at.as_deref())
+                .given_at(r.commit_id.as_deref(), head),
+        };
         let key = user.key();
-        match out.iter_mut().find(|(k, _, _)| *k == key) {
+        match out.iter_mut().find(|(k, _)| *k == key) {
             Some(entry) => {
                 if let Some(v) = verdict {
-                    entry.2 = v;
+                    entry.1 = given(v);
                 }
             }
-            None => out.push((key, user.name(), verdict.unwrap_or(ReviewState::Pending))),
+            None => out.push((key, given(verdict.unwrap_or(ReviewState::Pending)))),
         }
     }
     out
 }
 
 impl ApiPr {
+    /// The branch it merges into.
+    pub(super) fn base_branch(&self) -> Option<&str> {
+        self.base.as_ref()?.name.as_deref().filter(|b| !b.is_empty())
+    }
+
     pub(super) fn head_sha(&self) -> Option<&str> {
         self.head.as_ref()?.sha.as_deref()
     }
@@ -232,19 +250,19 @@ impl ApiPr {
             .comments
             .map(|c| c.saturating_add(self.review_comments.unwrap_or(0)));
         let author = self.user.unwrap_or_default();
-        let mut reviewers = verdicts(reviews.iter().collect(), &author);
+        let mut reviewers = verdicts(reviews.iter().collect(), &author, pr.source_commit.as_deref());
         for user in self.requested_reviewers.unwrap_or_default() {
             let key = user.key();
-            if !user.same(&author) && !reviewers.iter().any(|(k, _, _)| *k == key) {
-                reviewers.push((key, user.name(), ReviewState::Pending));
+            if !user.same(&author) && !reviewers.iter().any(|(k, _)| *k == key) {
+                reviewers.push((key, Reviewer::new(user.name(), ReviewState::Pending)));
             }
         }
         for team in self.requested_teams.unwrap_or_default() {
             if let Some(name) = team.name.or(team.slug) {
-                reviewers.push((String::new(), name, ReviewState::Pending));
+                reviewers.push((String::new(), Reviewer::new(name, ReviewState::Pending)));
             }
         }
-        pr.set_reviews(reviewers.into_iter().map(|(_, name, state)| Reviewer::new(name, state)));
+        pr.set_reviews(reviewers.into_iter().map(|(_, r)| r));
         pr.builds = builds;
         Ok(pr)
     }

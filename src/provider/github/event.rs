@@ -25,8 +25,13 @@ const PR_EVENTS: [&str; 4] = [
 pub enum Target {
     /// Every PR containing the commit.
     Commit(String),
-    /// One PR named by the event; `commit` is the commit the summary reports.
-    Pr { number: u64, commit: Option<String> },
+    /// One PR named by the event; `commit` is the commit the summary reports, `base` the
+    /// branch it merges into when the event says (its rules can be read at once).
+    Pr {
+        number: u64,
+        commit: Option<String>,
+        base: Option<String>,
+    },
 }
 
 
@@ -54,6 +59,7 @@ struct Event {
 struct EventPr {
     number: u64,
     head: Option<EventHead>,
+    base: Option<EventBase>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,9 +68,16 @@ struct EventHead {
 }
 
 #[derive(Debug, Deserialize)]
+struct EventBase {
+    #[serde(rename = "ref")]
+    name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
 struct MergeGroup {
     head_sha: Option<String>,
     head_ref: Option<String>,
+    base_ref: Option<String>,
 }
 
 /// Reads the event payload; any failure is a configuration error naming `GITHUB_EVENT_PATH`.
@@ -141,7 +154,8 @@ fn target_of(
             Some(h) => Some(config::commit("GITHUB_EVENT_PATH pull_request.head.sha", &h)?),
             None => sha,
         };
-        return Ok(Target::Pr { number, commit });
+        let base = pr.base.and_then(|b| b.name).filter(|b| !b.is_empty());
+        return Ok(Target::Pr { number, commit, base });
     }
     if event_name == "merge_group" {
         let event = parse_event_payload(path.unwrap_or_default(), event_name, &read()?)?;
@@ -159,6 +173,11 @@ fn target_of(
             Some(number) => Target::Pr {
                 number,
                 commit: Some(commit),
+                base: group
+                    .base_ref
+                    .as_deref()
+                    .map(|r| r.strip_prefix("refs/heads/").unwrap_or(r).to_string())
+                    .filter(|b| !b.is_empty()),
             },
             // A queue branch name in an unknown format: the commit index still answers.
             None => Target::Commit(commit),

@@ -4,6 +4,8 @@ use reqwest::Url;
 use serde::de::DeserializeOwned;
 
 use super::api::{to_builds, ApiPr, ApiReview, CheckRuns, CombinedStatus};
+use super::rules::BranchRules;
+use super::verdict;
 use super::{Github, Target, PER_PAGE};
 use crate::error::{Error, Result};
 use crate::http::Page as HttpPage;
@@ -26,7 +28,7 @@ impl Github {
 
     /// Every page of a list, following the `Link: rel="next"` header on the API's origin only.
     /// `items` takes one page apart into its items and the list's announced total.
-    async fn pages<P: DeserializeOwned, T>(&self, first: Url, items: fn(P) -> (Vec<T>, Option<u64>)) -> Result<Vec<T>> {
+    pub(super) async fn pages<P: DeserializeOwned, T>(&self, first: Url, items: fn(P) -> (Vec<T>, Option<u64>)) -> Result<Vec<T>> {
         self.http
             .paginate(first, |_, resp| {
                 let (list, total) = items(resp.json::<P>()?);
@@ -65,6 +67,15 @@ impl Github {
         }
     }
 
+    /// One pull request (`/pulls/{number}`): the only answer with GitHub's merge verdict.
+    pub(super) async fn single_pr(&self, number: u64, from: &str) -> Result<ApiPr> {
+        let url = self.repo_url(&["pulls", &number.to_string()]);
+        match self.http.get(url).await {
+            Err(Error::Api { status: Some(404), .. }) => Err(self.not_found(&format!("pull request #{number}{from}"))),
+            other => other?.json(),
+        }
+    }
+
     async fn reviews(&self, number: u64) -> Result<Vec<ApiReview>> {
         let url = self.paged(&["pulls", &number.to_string(), "reviews"]);
         self.pages(url, array::<ApiReview>).await
@@ -94,24 +105,36 @@ fn array<T>(page: Vec<T>) -> (Vec<T>, Option<u64>) {
 }
 
 
+/// One PR's own answers, ready to normalize.
+pub(crate) struct Fetched {
+    pr: ApiPr,
+    reviews: Vec<ApiReview>,
+    /// Its destination branch's rules, when an `auto` setting asks.
+    rules: Option<BranchRules>,
+}
+
 impl Forge for Github {
     type Pr = ApiPr;
-    type Detail = (ApiPr, Vec<ApiReview>);
+    type Detail = Fetched;
     type Head = String;
     type Builds = Vec<Build>;
 
     async fn list(&self) -> Result<Listed<Self>> {
         match &self.target {
-            Target::Pr { number, .. } => {
-                let url = self.repo_url(&["pulls", &number.to_string()]);
-                let pr: ApiPr = match self.http.get(url).await {
-                    Err(Error::Api { status: Some(404), .. }) => {
-                        return Err(
-                            self.not_found(&format!("pull request #{number} (from the event at GITHUB_EVENT_PATH)"))
-                        )
+            Target::Pr { number, base, .. } => {
+                // The event names the destination: its rules are read at the same time.
+                let rules = async {
+                    match (self.needs.any(), base) {
+                        (true, Some(b)) => self.branch_rules(b).await.map(|_| ()),
+                        _ => Ok(()),
                     }
-                    other => other?.json()?,
                 };
+                let (pr, rules) = tokio::join!(
+                    self.single_pr(*number, " (from the event at GITHUB_EVENT_PATH)"),
+                    rules
+                );
+                let pr = pr?;
+                rules?;
                 Ok(Listed::new(LookupKind::PrId, vec![pr]))
             }
             Target::Commit(commit) => Ok(Listed::new(LookupKind::Commit, self.commit_prs(commit).await?)),
@@ -126,13 +149,39 @@ impl Forge for Github {
         pr.head_sha().and_then(server_commit)
     }
 
-    async fn detail(&self, pr: ApiPr) -> Result<(ApiPr, Vec<ApiReview>)> {
-        let reviews = self.reviews(pr.number).await?;
-        Ok((pr, reviews))
+    /// The reviews; with `REQUIRE=mergeable` the single PR (a list has no verdict); with an
+    /// `auto` setting the destination branch's rules: all at the same time.
+    async fn detail(&self, pr: ApiPr) -> Result<Fetched> {
+        let number = pr.number;
+        let listed = matches!(self.target, Target::Commit(_));
+        let single = async {
+            match self.wants.verdict && listed && verdict::computing(&pr) {
+                true => Some(self.single_pr(number, "").await),
+                false => None,
+            }
+        };
+        let base = pr.base_branch().map(String::from);
+        let rules = async {
+            match (self.needs.any(), base) {
+                (true, Some(b)) => Some(self.branch_rules(&b).await),
+                _ => None,
+            }
+        };
+        let (reviews, single, rules) = tokio::join!(self.reviews(number), single, rules);
+        let pr = match single {
+            Some(s) => s?,
+            None => pr,
+        };
+        let pr = self.until_computed(pr).await?;
+        Ok(Fetched {
+            pr,
+            reviews: reviews?,
+            rules: rules.transpose()?,
+        })
     }
 
-    fn head((pr, _): &(ApiPr, Vec<ApiReview>)) -> Option<String> {
-        Self::listed_head(pr)
+    fn head(f: &Fetched) -> Option<String> {
+        Self::listed_head(&f.pr)
     }
 
     fn same_head(a: &String, b: &String) -> bool {
@@ -143,8 +192,15 @@ impl Forge for Github {
         self.commit_builds(head).await
     }
 
-    fn normalize(&self, (pr, reviews): (ApiPr, Vec<ApiReview>), builds: &Vec<Build>) -> Result<PullRequest> {
-        pr.normalize(&reviews, builds.clone())
+    fn normalize(&self, f: Fetched, builds: &Vec<Build>) -> Result<PullRequest> {
+        let merge = self.wants.verdict.then(|| verdict::verdict(&f.pr));
+        let mut pr = f.pr.normalize(&f.reviews, builds.clone())?;
+        if let Some(v) = merge {
+            v.apply(&mut pr);
+        }
+        if let Some(rules) = &f.rules {
+            pr.rules = Some(rules.for_needs(self.needs)?);
+        }
+        Ok(pr)
     }
 }
-

@@ -16,8 +16,10 @@ mod api;
 mod event;
 mod lookup;
 mod post;
+mod rules;
 #[cfg(test)]
 mod tests;
+mod verdict;
 
 pub use api::{
     parse_check_runs, parse_combined_status, parse_pull_request, parse_pull_request_page,
@@ -33,7 +35,8 @@ use crate::config::{self, Config, Outputs, Problems, Vars};
 use crate::credentials::{secret_var, Auth, Form, Redactor};
 use crate::error::{Error, Result};
 use crate::http::{AuthHint, Http};
-use crate::model::{Capabilities, Lookup, Repository};
+use crate::model::{Capabilities, Freshness, Lookup, Repository, Wants};
+use rules::{Needs, RulesCache};
 use crate::post::Verdict;
 use crate::provider::{flow, Entry, Provider, ProviderKind};
 use crate::summary::Summary;
@@ -65,6 +68,11 @@ pub struct Github {
     repo: String,
     web: Option<String>,
     target: Target,
+    /// What this run reads beyond the common lookup (`REQUIRE=mergeable`, the auto settings).
+    wants: Wants,
+    needs: Needs,
+    /// Each destination branch's rules, read once per run.
+    rules: RulesCache,
 }
 
 fn owner_char(c: char) -> bool {
@@ -164,6 +172,13 @@ impl Github {
             repo,
             web,
             target,
+            wants: cfg.wants(),
+            needs: Needs {
+                min_approvals: cfg.min_approvals.is_none(),
+                fresh: cfg.fresh_approvals == Freshness::Auto,
+                builds: cfg.required_builds_auto,
+            },
+            rules: RulesCache::default(),
         })
     }
 
