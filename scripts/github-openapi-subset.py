@@ -43,6 +43,20 @@ def refs(node, out):
             refs(v, out)
 
 
+def without_examples(node, in_properties=False):
+    """The node without its `example`s: Prism's proxy validates against the schemas only. A
+    schema member that happens to be named "example" (under `properties`) stays."""
+    if isinstance(node, dict):
+        return {
+            k: without_examples(v, k == "properties" and not in_properties)
+            for k, v in node.items()
+            if in_properties or k not in ("examples", "example")
+        }
+    if isinstance(node, list):
+        return [without_examples(v) for v in node]
+    return node
+
+
 def subset(spec):
     paths = {}
     for method, path in OPERATIONS:
@@ -50,14 +64,14 @@ def subset(spec):
         if method not in item:
             sys.exit(f"github-openapi-subset: {method.upper()} {path} is not in the description")
         kept = paths.setdefault(path, {k: v for k, v in item.items() if k == "parameters"})
-        kept[method] = item[method]
+        kept[method] = without_examples(item[method])
     wanted, done = set(), set()
     refs(paths, wanted)
     components = {}
     while wanted - done:
         for section, name in sorted(wanted - done):
             done.add((section, name))
-            node = spec["components"][section][name]
+            node = without_examples(spec["components"][section][name])
             components.setdefault(section, {})[name] = node
             refs(node, wanted)
     out = {k: spec[k] for k in ("openapi", "info", "servers") if k in spec}

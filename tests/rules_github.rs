@@ -382,7 +382,8 @@ fn with_the_event_the_verdict_comes_with_the_pull_request() {
     .create();
     let mut common = lookup(&mut s, "main", approved_at_head(), passing());
     let list = common.remove(0);
-    let st = github(&Api::github(&s));
+    let api = Api::github(&s);
+    let st = github(&api);
     let event = st.path("event.json");
     std::fs::write(
         &event,
