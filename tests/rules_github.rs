@@ -503,20 +503,25 @@ fn required_builds_auto_waits_for_a_required_check_that_has_not_reported() {
 }
 
 #[test]
-fn required_builds_auto_fails_on_a_failing_required_check() {
-    let mut s = Server::new();
-    let _common = lookup(&mut s, "main", approved_at_head(), vec![check_run("ci", "failure")]);
-    let _rules = rules(
-        &mut s,
-        vec![checks_rule(&["ci"])],
-        Err((404, "Branch not protected")),
-        false,
-    );
-    let r = github(&Api::github(&s))
-        .env("REQUIRE", "builds-passed")
-        .env("REQUIRED_BUILDS", "auto")
-        .run();
-    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+fn required_builds_auto_passes_and_fails_on_the_required_check() {
+    for (conclusion, code) in [("success", 0), ("failure", 1)] {
+        let mut s = Server::new();
+        let _common = lookup(&mut s, "main", approved_at_head(), vec![check_run("ci", conclusion)]);
+        // An administrator's token: the unprotected branch's protection is a 404.
+        let _rules = rules(
+            &mut s,
+            vec![checks_rule(&["ci"])],
+            Err((404, "Branch not protected")),
+            false,
+        );
+        let r = github(&Api::github(&s))
+            .env("REQUIRE", "builds-passed")
+            .env("REQUIRED_BUILDS", "auto")
+            .run();
+        assert_eq!(r.code, code, "{conclusion}: {}{}", r.stdout, r.stderr);
+        let p = &r.summary()["pull_requests"][0];
+        assert_eq!(p["builds"][0]["required"], true, "{conclusion}: {p}");
+    }
 }
 
 #[test]
