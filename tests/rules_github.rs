@@ -680,3 +680,64 @@ fn fresh_approvals_auto_follows_the_rules() {
         .run();
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
 }
+
+#[test]
+fn the_rules_are_read_once_per_destination_branch() {
+    // PRs 7 and 8 merge into main, PR 9 into release: two reads of the rules, not three.
+    let mut s = Server::new();
+    let prs = json!([listed(7, "main"), listed(8, "main"), listed(9, "release")]);
+    let list = ok(&mut s, &format!("{REPO}/commits/{COMMIT}/pulls"), prs)
+        .expect_sent(1)
+        .create();
+    let regex = |path: &str| Matcher::Regex(format!("^{REPO}{path}$"));
+    let json_mock = |s: &mut Server, path: &str, body: Value, n: usize| {
+        s.mock("GET", regex(path))
+            .match_query(Matcher::Any)
+            .with_header("content-type", "application/json; charset=utf-8")
+            .with_body(body.to_string())
+            .expect_sent(n)
+            .create()
+    };
+    let mut status = gh_fixture("combined-commit-status");
+    status["statuses"] = json!([]);
+    status["total_count"] = json!(0);
+    let mocks = [
+        list,
+        json_mock(&mut s, r"/pulls/\d+/reviews", json!(approved_at_head()), 3),
+        json_mock(
+            &mut s,
+            "/commits/[0-9a-f]+/check-runs",
+            json!({"total_count": 1, "check_runs": passing()}),
+            1,
+        ),
+        json_mock(&mut s, "/commits/[0-9a-f]+/status", status, 1),
+        json_mock(&mut s, "/rules/branches/main", json!([pr_rule(1, false, false)]), 1),
+        json_mock(&mut s, "/rules/branches/release", json!([pr_rule(2, false, false)]), 1),
+        json_mock(&mut s, "/branches/main/protection", protection(0, false, &[]), 1),
+        json_mock(&mut s, "/branches/release/protection", protection(0, false, &[]), 1),
+        json_mock(&mut s, "/branches/main", branch("main", true), 1),
+        json_mock(&mut s, "/branches/release", branch("release", true), 1),
+    ];
+    let r = github(&Api::github(&s))
+        .env("REQUIRE", "approved")
+        .env("MIN_APPROVALS", "auto")
+        .run();
+    mocks.iter().for_each(Mock::assert);
+    assert_eq!(
+        sent(&r),
+        1 + 3 + 2 + 6,
+        "the list, 3 reviews, 2 build lists, 3 rules requests per branch"
+    );
+    assert!(
+        matches!(r.code, 0 | 1),
+        "a gate verdict, not an error: {}{}",
+        r.stdout,
+        r.stderr
+    );
+    assert_eq!(
+        r.summary()["pull_requests"].as_array().unwrap().len(),
+        3,
+        "{}",
+        r.stdout
+    );
+}
