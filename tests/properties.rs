@@ -1288,7 +1288,19 @@ fn same_gh_pr(pr: &PullRequest, src: &GhPr, reviews: &[GhReview]) -> Result<(), 
     let mut sorted: Vec<&GhReview> = reviews.iter().collect();
     sorted.sort_by(|a, b| a.2.cmp(&b.2));
     let mut want: Vec<(usize, Reviewer)> = Vec::new();
-    for (user, state, _) in sorted {
+    // A verdict's evidence is its review's submitted_at and commit_id (every review here was
+    // given at SHA): stale when the PR's head is another commit; a withdrawn one has none.
+    let head = opt_str(&j["head"]["sha"]);
+    let given = |name: String, state: ReviewState, at: &Option<String>| {
+        let mut r = reviewer(name, state);
+        if state != ReviewState::Pending {
+            r.approved_at = at.clone();
+            r.commit = Some(SHA.to_string());
+            r.stale = head.as_deref().is_some_and(|h| !h.eq_ignore_ascii_case(SHA));
+        }
+        r
+    };
+    for (user, state, at) in sorted {
         let Some(user) = *user else { continue };
         if Some(user) == src.author {
             continue;
@@ -1303,12 +1315,12 @@ fn same_gh_pr(pr: &PullRequest, src: &GhPr, reviews: &[GhReview]) -> Result<(), 
         match want.iter_mut().find(|(u, _)| *u == user) {
             Some((_, r)) => {
                 if let Some(v) = verdict {
-                    r.state = v;
+                    *r = given(r.name.clone(), v, at);
                 }
             }
             None => want.push((
                 user,
-                reviewer(gh_name(&users[user]), verdict.unwrap_or(ReviewState::Pending)),
+                given(gh_name(&users[user]), verdict.unwrap_or(ReviewState::Pending), at),
             )),
         }
     }
@@ -1501,11 +1513,13 @@ fn well_formed_github_events_name_the_right_target() {
                 n if n.starts_with("pull_request") => Some(Target::Pr {
                     number,
                     commit: lower(&head).or(lower(&sha)),
+                    base: None,
                 }),
                 "merge_group" => lower(&head).or(lower(&sha)).map(|commit| match queue {
                     true => Target::Pr {
                         number,
                         commit: Some(commit),
+                        base: Some("main".into()),
                     },
                     false => Target::Commit(commit),
                 }),

@@ -236,7 +236,41 @@ impl Api {
         }
     }
 
+    /// GitHub: the description's paths are the API's own (`/repos/...`), so the proxy
+    /// forwards to the mock server unchanged. It loads the subset of GitHub's description that
+    /// scripts/github-openapi-subset.py writes (see `github_spec`).
+    pub fn github(server: &mockito::Server) -> Api {
+        if std::env::var("PR_STATUS_CONTRACT").as_deref() != Ok("1") {
+            return Api::github_direct(server, "");
+        }
+        Api::prism(&github_spec(), &server.url())
+    }
+
+    /// The mock server itself, also in a contract run, for answers real GitHub sends that its
+    /// description does not list (`why`, for the reader: a 403 of an endpoint that documents
+    /// only 200 and 404).
+    pub fn github_direct(server: &mockito::Server, why: &str) -> Api {
+        let _ = why;
+        Api {
+            url: server.url(),
+            prism: None,
+            log: None,
+        }
+    }
+
+    /// Starts Prism on a free port. The port is found by binding port 0 and releasing it, so
+    /// another process may take it before Prism binds: a Prism that exits, or that does not
+    /// say it listens, is started again on another port.
     fn prism(spec: &Path, upstream: &str) -> Api {
+        for _ in 0..5 {
+            if let Some(api) = Api::prism_once(spec, upstream) {
+                return api;
+            }
+        }
+        panic!("prism did not start (5 attempts); see the prism-*.log files in the temporary directory");
+    }
+
+    fn prism_once(spec: &Path, upstream: &str) -> Option<Api> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -244,7 +278,7 @@ impl Api {
             .port();
         let log_path = std::env::temp_dir().join(format!("prism-{port}.log"));
         let log = std::fs::File::create(&log_path).unwrap();
-        let child = std::process::Command::new("prism")
+        let mut child = std::process::Command::new("prism")
             .args(["proxy", "--errors", "-h", "127.0.0.1", "-p", &port.to_string()])
             .arg(spec)
             .arg(upstream)
@@ -252,19 +286,25 @@ impl Api {
             .stderr(log)
             .spawn()
             .expect("PR_STATUS_CONTRACT=1 needs `prism` (npm install -g @stoplight/prism-cli)");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "prism did not start on port {port}"
-            );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let listening = || {
+            std::fs::read_to_string(&log_path).is_ok_and(|l| l.contains("Prism is listening"))
+                && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        };
+        while !listening() {
+            let exited = child.try_wait().ok().flatten().is_some();
+            if exited || std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        Api {
+        Some(Api {
             url: format!("http://127.0.0.1:{port}"),
             prism: Some(child),
             log: Some(log_path),
-        }
+        })
     }
 
     /// The base URL the binary is given (`BITBUCKET_API_URL`).
@@ -292,6 +332,34 @@ fn datacenter_spec() -> PathBuf {
         let tmp = out.with_extension(format!("{}.tmp", std::process::id()));
         std::fs::write(&tmp, spec.to_string()).unwrap();
         std::fs::rename(&tmp, &out).unwrap();
+        out
+    })
+    .clone()
+}
+
+/// The subset of GitHub's description (`PR_STATUS_GH_OPENAPI`, default the file the npm
+/// package @octokit/openapi ships in scripts/node-tools) that the provider uses, written once
+/// per test process by scripts/github-openapi-subset.py.
+fn github_spec() -> PathBuf {
+    static SPEC: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    SPEC.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let src = std::env::var_os("PR_STATUS_GH_OPENAPI")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                root.join("scripts/node-tools/node_modules/@octokit/openapi/generated/api.github.com.json")
+            });
+        let out = std::env::temp_dir().join(format!("pr-status-github-openapi-{}.json", std::process::id()));
+        let status = std::process::Command::new("python3")
+            .arg(root.join("scripts/github-openapi-subset.py"))
+            .arg(&src)
+            .arg(&out)
+            .status()
+            .expect("python3 runs scripts/github-openapi-subset.py");
+        assert!(
+            status.success(),
+            "scripts/github-openapi-subset.py failed (run scripts/install-tools.sh)"
+        );
         out
     })
     .clone()
