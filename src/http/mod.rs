@@ -4,9 +4,11 @@
 //!
 //! Split by concern: `tls` (the client, its root store and redirect guard), `urls` (path
 //! encoding, origins, followed links), `paging`, `retry` (backoff, the one retry decision),
-//! `quota` (rate limits), `errors` (the wording of every failure and of auth hints). This
+//! `quota` (rate limits and the quota the forge reports), `cache` (conditional requests and
+//! the answers a wait reuses), `errors` (the wording of every failure and of auth hints). This
 //! file holds the client and the request loop.
 
+mod cache;
 mod errors;
 mod paging;
 mod quota;
@@ -14,17 +16,19 @@ mod retry;
 mod tls;
 mod urls;
 
+pub use cache::{build_read, builds_only, reading_builds_only};
 pub use errors::{add_hint, chain, one_line, parse_json, rehint, server_reason};
 pub use paging::Page;
+pub use quota::{Quota, RESERVE};
 pub use retry::parse_retry_after;
 pub use tls::client;
 pub use urls::Origin;
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, IF_NONE_MATCH};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 
@@ -82,6 +86,10 @@ pub struct Http {
     requests: AtomicU32,
     /// Permits for requests in flight (`MAX_IN_FLIGHT`), held for one attempt each.
     in_flight: tokio::sync::Semaphore,
+    /// The `200` answers to GETs, for conditional requests and the polls of a wait.
+    cache: cache::Cache,
+    /// The quota the forge reported last.
+    quota: Mutex<Quota>,
 }
 
 impl std::fmt::Debug for Http {
@@ -116,6 +124,8 @@ impl Http {
             redactor: Arc::new(redactor),
             requests: AtomicU32::new(0),
             in_flight: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
+            cache: cache::Cache::default(),
+            quota: Mutex::new(Quota::default()),
         })
     }
 
@@ -137,6 +147,16 @@ impl Http {
     /// Requests sent so far (retries included), for DEBUG and the benchmark.
     pub fn request_count(&self) -> u32 {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// The quota as the forge's latest answer that spoke of it reported it.
+    pub fn quota(&self) -> Quota {
+        self.quota.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The forge's name, as messages say it.
+    pub fn forge(&self) -> &'static str {
+        self.forge
     }
 
     pub fn debug(&self, text: &str) {
@@ -173,6 +193,16 @@ impl Http {
         }
         let path = url.path().to_string();
         let what = format!("{method} {path}");
+        let get = method == Method::GET;
+        if get {
+            if let Some(kept) = self.cache.reuse(&url) {
+                self.debug(&format!(
+                    "== GET {url}: the kept answer (this poll re-reads only builds)"
+                ));
+                return Ok(kept);
+            }
+        }
+        let etag = get.then(|| self.cache.etag(&url)).flatten();
         let mut attempt = 1;
         loop {
             let mut req = self.client.request(method.clone(), url.clone());
@@ -190,6 +220,9 @@ impl Http {
             if let Some((ctype, text)) = &body {
                 req = req.header(CONTENT_TYPE, *ctype).body(text.clone());
             }
+            if let Some(tag) = etag.as_deref().and_then(|t| HeaderValue::from_str(t).ok()) {
+                req = req.header(IF_NONE_MATCH, tag);
+            }
             self.requests.fetch_add(1, Ordering::Relaxed);
             let started = Instant::now();
             self.debug(&format!("-> {method} {url} (attempt {attempt})"));
@@ -198,7 +231,22 @@ impl Http {
                 let _permit = self.in_flight.acquire().await.ok();
                 self.once(req, &what, &url).await
             };
+            if let Ok(resp) = &outcome {
+                if let Some(q) = Quota::from_headers(&resp.headers) {
+                    self.quota.lock().unwrap_or_else(|p| p.into_inner()).update(q);
+                }
+            }
             let retry = match outcome {
+                Ok(resp) if resp.status == reqwest::StatusCode::NOT_MODIFIED && etag.is_some() => {
+                    if let Some(kept) = self.cache.not_modified(&url) {
+                        self.debug(&format!(
+                            "<- 304 {path} ({} ms): the kept answer is current",
+                            started.elapsed().as_millis()
+                        ));
+                        return Ok(kept);
+                    }
+                    self.classify(&what, resp).into_parts()
+                }
                 Ok(resp) if resp.status.is_success() => {
                     self.debug(&format!(
                         "<- {} {} ({} ms, {} bytes)",
@@ -207,6 +255,9 @@ impl Http {
                         started.elapsed().as_millis(),
                         resp.body.len()
                     ));
+                    if get {
+                        self.cache.keep(&url, &resp);
+                    }
                     return Ok(resp);
                 }
                 Ok(resp) => {
@@ -216,18 +267,15 @@ impl Http {
                         path,
                         started.elapsed().as_millis()
                     ));
-                    match self.classify(&what, resp) {
-                        Next::Stop(e) => return Err(e),
-                        Next::Retry(e, wait) => (e, wait),
-                    }
+                    self.classify(&what, resp).into_parts()
                 }
-                Err(Next::Stop(e)) => return Err(e),
+                Err(Next::Stop(e)) => Err(e),
                 Err(Next::Retry(e, wait)) => {
                     self.debug(&format!("<- {what} failed: {e}"));
-                    (e, wait)
+                    Ok((e, wait))
                 }
             };
-            let (err, server_wait) = retry;
+            let (err, server_wait) = retry?;
             if attempt >= self.settings.max_attempts {
                 return Err(self.finalize(err, attempt));
             }

@@ -41,6 +41,14 @@ impl Next {
     pub(super) fn retry(e: Error) -> Next {
         Next::Retry(e, None)
     }
+
+    /// `Ok((error, wait))` to retry, `Err(error)` to stop.
+    pub(super) fn into_parts(self) -> std::result::Result<(Error, Option<Duration>), Error> {
+        match self {
+            Next::Retry(e, wait) => Ok((e, wait)),
+            Next::Stop(e) => Err(e),
+        }
+    }
 }
 
 /// `Retry-After` in seconds or as an HTTP date; `None` for anything else (public for the
