@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 """Benchmark: round trips and requests of a Bitbucket Cloud lookup against a local API that
-adds a fixed latency to every answer, plus binary size, peak memory and start-up time.
+adds a fixed latency to every answer, plus binary size, peak memory and start-up time; then
+what the API's quota pays for: a wait for builds, the requests in flight for 300 GitHub PRs,
+REQUIRE=mergeable on each forge, and a team's pipelines sharing one hourly quota.
 
-Usage: scripts/bench.py [path/to/pr-status]   (default: target/release/pr-status; build it
-first with `cargo build --release`). Prints a table; asserts nothing (figures, not tests).
+Usage: scripts/bench.py [path/to/pr-status] [--before path/to/older/pr-status] [--quick]
+(default: target/release/pr-status; build it first with `cargo build --release`). With
+--before, the wait, in-flight and team figures are measured for both binaries. --quick skips
+the team simulation (about 7 minutes). Prints tables; asserts nothing (figures, not tests).
 """
 import json
 import os
@@ -120,7 +124,12 @@ def run_once(binary, n, other_heads=0):
 
 
 def main():
-    binary = sys.argv[1] if len(sys.argv) > 1 else "target/release/pr-status"
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    before = None
+    if "--before" in sys.argv:
+        before = sys.argv[sys.argv.index("--before") + 1]
+        args.remove(before)
+    binary = args[0] if args else "target/release/pr-status"
     if not os.path.exists(binary):
         sys.exit(f"{binary} not found: run `cargo build --release` first")
     print(f"binary: {binary}, {os.path.getsize(binary):,} bytes")
@@ -145,6 +154,8 @@ def main():
               f"{best['wall'] / LATENCY:>11.2f} {naive:>12} {max(r['maxrss_kb'] for r in runs) / 1024:>12.1f} {best['exit']:>4}")
     print()
     print("round trips = wall time / injected latency (best of 3 runs); naive = 1 + 2 per PR, sequential (computed, not run)")
+    import bench_budget
+    bench_budget.run_all(binary, before, quick="--quick" in sys.argv)
 
 
 if __name__ == "__main__":

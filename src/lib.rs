@@ -25,19 +25,18 @@ pub mod proxy;
 pub mod say;
 pub mod summary;
 pub mod text;
+pub mod wait;
 pub mod write;
 
 pub use provider::demo;
 /// `say::debug_line`, where the HTTP client calls it.
 pub(crate) use say::debug_line;
 
-use std::time::Instant;
-
 use config::{Config, Outputs, Vars};
 use credentials::Redactor;
 use error::{Error, Result};
 use exit::ExitCode;
-use gate::{Gate, Outcome};
+use gate::Gate;
 use provider::{registry, DynProvider};
 use say::say;
 use summary::Summary;
@@ -219,7 +218,7 @@ fn with_other_problems(mut paths: Vec<Error>, vars: Vars, demo: bool) -> Error {
 }
 
 /// Looks up, decides, and keeps polling while the gate is pending on running builds and
-/// `WAIT_FOR_BUILDS` allows.
+/// `WAIT_FOR_BUILDS` allows (`wait`), then posts the verdict when asked.
 async fn look_up_and_decide(
     mut p: Box<dyn DynProvider>,
     cfg: &Config,
@@ -240,7 +239,6 @@ async fn look_up_and_decide(
         required_builds_auto: cfg.required_builds_auto,
         current_run: cfg.current_run.clone(),
     };
-    let deadline = Instant::now() + cfg.wait_for_builds;
     let debug = |text: String| {
         if cfg.http.debug {
             debug_line(&text::visible(&text));
@@ -251,30 +249,7 @@ async fn look_up_and_decide(
         p.kind().as_str(),
         p.repository().full_name
     ));
-    loop {
-        let found = p.lookup().await;
-        if let Some(h) = p.http() {
-            // The OAuth exchange adds a secret during the lookup.
-            *redactor = (*h.redactor).clone();
-            debug(format!("{} HTTP request(s) so far", h.request_count()));
-        }
-        let found = found?;
-        summary.lookup = Some(found.kind);
-        let decision = gate.decide(found.pull_requests, summary.commit.as_deref());
-        debug(format!("gate: {} ({})", decision.outcome.as_str(), decision.message));
-        let now = Instant::now();
-        if decision.outcome == Outcome::Pending && now < deadline {
-            let pause = cfg.poll_interval.min(deadline - now);
-            debug(format!(
-                "waiting {} s for running builds (WAIT_FOR_BUILDS)",
-                pause.as_secs_f32()
-            ));
-            tokio::time::sleep(pause).await;
-            continue;
-        }
-        summary.set_decision(decision);
-        break;
-    }
+    wait::look_up_and_wait(&mut p, cfg, &gate, summary, redactor, &debug).await?;
     // POST_RESULT: the decided verdict, posted once; a failure is a warning, never the verdict.
     if let Some(verdict) = post::prepare(cfg, summary, redactor) {
         let posted = p.post_result(&verdict).await;

@@ -201,21 +201,7 @@ pub fn clip(text: &str, max: usize) -> String {
 /// it: what was refused and the write permission the post needs (`needs`), instead of the
 /// read permissions the lookup's hint names.
 pub fn refused(e: Error, needs: &str) -> Error {
-    match e.http_status() {
-        Some(status @ (401 | 403 | 404)) => {
-            let text = e.to_string();
-            // `Http` writes "<forge> refused <request> (<code> <reason>: <server's words>). <read hint>".
-            let what = match text.find("). ") {
-                Some(i) => &text[..=i],
-                None => text.trim_end_matches('.'),
-            };
-            Error::Auth {
-                status,
-                message: format!("{what}; posting the verdict needs {needs}"),
-            }
-        }
-        _ => e,
-    }
+    crate::http::rehint(e, &format!("Posting the verdict needs {needs}"))
 }
 
 /// The verdict to post once, when `POST_RESULT` is on and the gate decided (the caller hands

@@ -787,7 +787,8 @@ fn running_builds_are_pending_and_waited_for() {
     let api = Api::cloud(&server);
     let index = mock_index(&mut server, cloud_page(vec![pr(9, short())], None)).expect_sent(2);
     let first = mock_statuses(&mut server, COMMIT, vec![status("unit", "INPROGRESS")]).expect_sent(1);
-    let then = mock_statuses(&mut server, COMMIT, vec![status("unit", "SUCCESSFUL")]).expect_sent(1);
+    // The poll that sees it pass, and the full read before the pass (the wait's rule).
+    let then = mock_statuses(&mut server, COMMIT, vec![status("unit", "SUCCESSFUL")]).expect_sent(2);
     let r = step()
         .cloud_via(&api)
         .env("REQUIRE", "builds-passed")

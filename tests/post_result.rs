@@ -764,7 +764,8 @@ fn posted_once_after_wait_for_builds_decided() {
         .run();
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let status_reads = server.requests().iter().filter(|r| r.path.ends_with("/status")).count();
-    assert_eq!(status_reads, 3, "polled until decided");
+    // Polled until decided, then everything read once more before the pass.
+    assert_eq!(status_reads, 4, "polled until decided");
     check_body(Forge::Github, Builds::Pass, &ran, &server.the_write());
 }
 

@@ -965,8 +965,9 @@ fn with_the_pr_id_the_verdict_comes_with_the_pull_request() {
 
 #[test]
 fn a_wait_for_builds_reads_the_rules_once() {
-    // ci-build runs on the first look and has passed on the second; the rules are not read
-    // again, the verdict is.
+    // ci-build runs on the first look and has passed on the second (a poll of the builds
+    // only); the full read before the pass reads the builds and the verdict again, never the
+    // rules.
     fn answer(path: &str) -> (u16, String) {
         static LOOKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         if path.contains("/build-status/") {
@@ -989,7 +990,7 @@ fn a_wait_for_builds_reads_the_rules_once() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let paths = server.paths();
     let count = |frag: &str| paths.iter().filter(|p| p.contains(frag)).count();
-    assert_eq!(count("/build-status/"), 2, "{paths:?}");
+    assert_eq!(count("/build-status/"), 3, "{paths:?}");
     assert_eq!(count("/merge"), 2, "{paths:?}");
     assert_eq!(count("/settings/pull-requests"), 1, "{paths:?}");
     assert_eq!(count("/required-builds/"), 1, "{paths:?}");

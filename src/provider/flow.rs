@@ -10,6 +10,8 @@
 //!   never an empty list; a build list fetched early that no PR needs is not an error;
 //! - at most `http::MAX_IN_FLIGHT` requests are in flight at once (the `Http` client holds
 //!   the permits), however many PRs and heads there are;
+//! - every build read goes through `http::build_read`, so that a poll of `WAIT_FOR_BUILDS`
+//!   that re-reads only the builds (`http::builds_only`) sends these and reuses the rest;
 //! - the list pages themselves are cross-checked against the forge's announced totals, and a
 //!   page without its list is a malformed answer (`Http::paginate` and each forge's page type).
 //!
@@ -95,11 +97,17 @@ pub(crate) async fn lookup<F: Forge>(forge: &F) -> Result<Lookup> {
     let mut seen = BTreeSet::new();
     let prs: Vec<F::Pr> = listed.prs.into_iter().filter(|p| seen.insert(F::id(p))).collect();
     let mut builds = listed.known;
+    // A poll that re-reads only the builds (`http::builds_only`): the lists fetched alongside
+    // the list came from kept answers, so their heads are read again like every other.
+    let again: Vec<F::Head> = match crate::http::reading_builds_only() {
+        true => builds.drain(..).map(|(h, _)| h).collect(),
+        false => Vec::new(),
+    };
 
-    let wanted = missing::<F>(prs.iter().filter_map(F::listed_head), &builds);
+    let wanted = missing::<F>(again.into_iter().chain(prs.iter().filter_map(F::listed_head)), &builds);
     let (details, fetched) = tokio::join!(
         join_all(prs.into_iter().map(|p| forge.detail(p))),
-        join_all(wanted.iter().map(|h| forge.builds(h)))
+        join_all(wanted.iter().map(|h| crate::http::build_read(forge.builds(h))))
     );
     builds.extend(wanted.into_iter().zip(fetched));
     // The PRs' own errors first: they say more (a 404 names the PR id variable).
@@ -108,7 +116,7 @@ pub(crate) async fn lookup<F: Forge>(forge: &F) -> Result<Lookup> {
     // A head that moved after the list was read (or that only the detail names).
     let heads: Vec<Option<F::Head>> = details.iter().map(F::head).collect();
     let moved = missing::<F>(heads.iter().flatten().cloned(), &builds);
-    let fetched = join_all(moved.iter().map(|h| forge.builds(h))).await;
+    let fetched = join_all(moved.iter().map(|h| crate::http::build_read(forge.builds(h)))).await;
     builds.extend(moved.into_iter().zip(fetched));
 
     let mut pull_requests = Vec::with_capacity(details.len());

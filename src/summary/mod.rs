@@ -57,6 +57,47 @@ pub struct Summary {
     pub selected_pr: Option<u64>,
     pub pull_requests: Vec<Evaluated>,
     pub error: Option<ErrorInfo>,
+    /// The requests this run sent and the quota the forge reported; absent when nothing was
+    /// sent (a configuration error, the demo).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api: Option<Api>,
+}
+
+/// The `api` block of the summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Api {
+    /// Requests sent (retries included; kept answers reused by a poll are not requests).
+    pub requests: u32,
+    /// What the forge said is left of its quota (GitHub, GitLab); `null` when it did not say
+    /// (Bitbucket sends only whether it is near its limit).
+    pub remaining: Option<u64>,
+    /// When the quota resets (RFC 3339), when the forge said.
+    pub reset_at: Option<String>,
+}
+
+impl Api {
+    /// The figures of the client `h` so far.
+    pub fn of(h: &crate::http::Http) -> Api {
+        let q = h.quota();
+        Api {
+            requests: h.request_count(),
+            remaining: q.remaining,
+            reset_at: q.reset_at(),
+        }
+    }
+}
+
+impl std::fmt::Display for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let or_unknown = |v: Option<String>| v.unwrap_or_else(|| "unknown".into());
+        write!(
+            f,
+            "{} requests, remaining {}, resets at {}",
+            self.requests,
+            or_unknown(self.remaining.map(|r| r.to_string())),
+            or_unknown(self.reset_at.clone())
+        )
+    }
 }
 
 impl Summary {
@@ -84,6 +125,7 @@ impl Summary {
             selected_pr: None,
             pull_requests: Vec::new(),
             error: None,
+            api: None,
         }
     }
 

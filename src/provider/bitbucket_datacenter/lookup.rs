@@ -104,13 +104,11 @@ impl BitbucketDatacenter {
                     message.trim_end_matches('.')
                 ),
             )),
-            Err(Error::Auth { status, message }) => Err(Error::Auth {
-                status,
-                message: format!(
-                    "{message} (build statuses are read from /rest/build-status, which needs a licensed user; \
-                     if a project or repository token is refused there, use a personal HTTP access token)"
-                ),
-            }),
+            Err(e @ Error::Auth { .. }) => Err(crate::http::add_hint(
+                e,
+                "build statuses are read from /rest/build-status, which needs a licensed user; \
+                 if a project or repository token is refused there, use a personal HTTP access token",
+            )),
             other => other,
         }
     }

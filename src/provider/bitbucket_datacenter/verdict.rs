@@ -15,13 +15,7 @@ const MERGE_NEEDS: &str =
 
 /// A refusal (401/403) of a rules request says which setting needed it.
 pub(super) fn refused(e: Error, needs: &str) -> Error {
-    match e {
-        Error::Auth { status, message } => Error::Auth {
-            status,
-            message: format!("{}; {needs}", message.trim_end_matches('.')),
-        },
-        other => other,
-    }
+    crate::http::add_hint(e, needs)
 }
 
 /// Data Center's verdict on one PR, as the PR is normalized with it.

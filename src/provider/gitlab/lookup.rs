@@ -84,8 +84,9 @@ impl Gitlab {
     pub(super) async fn fetch(&self, iid: u64) -> Result<Fetched> {
         let id = iid.to_string();
         let versions_wanted = self.versions_wanted();
+        // The MR carries its head pipeline's status, a build: read again by every poll.
         let (mr, approvals, reviewers, versions, settings) = tokio::join!(
-            self.http.get(self.project_url(&["merge_requests", &id])),
+            crate::http::build_read(self.http.get(self.project_url(&["merge_requests", &id]))),
             self.http.get(self.project_url(&["merge_requests", &id, "approvals"])),
             self.pages::<ApiReviewer>(self.paged(&["merge_requests", &id, "reviewers"])),
             async {

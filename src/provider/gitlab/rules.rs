@@ -140,13 +140,7 @@ pub(super) fn threshold(required: u32, left: Option<u32>, counted: u32) -> u32 {
 /// A 403 of a settings endpoint: the refusal as GitLab said it, with what the setting needs.
 pub(super) fn settings_refused(e: Error, needs: &str) -> Error {
     match e {
-        Error::Auth { status: 403, message } => {
-            let said = message.split_once("). ").map_or(message.as_str(), |(said, _)| said);
-            Error::Auth {
-                status: 403,
-                message: format!("{said}). {needs}"),
-            }
-        }
+        Error::Auth { status: 403, .. } => crate::http::rehint(e, needs),
         other => other,
     }
 }
