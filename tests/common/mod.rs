@@ -7,12 +7,14 @@
 //! - `prism`: the contract run, Prism between the binary and the fake (`PR_STATUS_CONTRACT=1`).
 //! - `forge`: forge-shaped variables and answers the cross-forge suites share.
 //! - `tls`: an HTTPS server whose certificate comes from a CA made for the test.
+//! - `props`: the property tests' harness, strategies and table oracles (`use common::props::*`).
 //! - `child`: the binary as a child process (to kill it), and cases run side by side.
 #![allow(dead_code, unused_imports)]
 
 pub mod child;
 pub mod forge;
 pub mod prism;
+pub mod props;
 pub mod server;
 pub mod step;
 pub mod tls;
