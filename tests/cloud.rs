@@ -159,6 +159,7 @@ fn api_token_is_sent_as_basic_email_token() {
         .match_query(Matcher::Any)
         .with_header("content-type", "application/json")
         .with_body(cloud_page(vec![], None))
+        .expect_sent(1)
         .create();
     mock_statuses(&mut server, COMMIT, vec![]);
     let r = step()
@@ -203,6 +204,7 @@ fn oauth_client_credentials_are_exchanged_for_a_bearer_token() {
         .match_query(Matcher::Any)
         .with_header("content-type", "application/json")
         .with_body(cloud_page(vec![pr(3, short())], None))
+        .expect_sent(1)
         .create();
     mock_statuses(&mut server, COMMIT, vec![]);
     let r = step()
@@ -274,6 +276,7 @@ fn access_token_wins_over_later_credential_forms() {
         .match_query(Matcher::Any)
         .with_header("content-type", "application/json")
         .with_body(cloud_page(vec![], None))
+        .expect_sent(1)
         .create();
     mock_statuses(&mut server, COMMIT, vec![]);
     let r = step()
