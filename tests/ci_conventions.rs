@@ -8,12 +8,10 @@
 //!   `DEBUG`.
 
 mod common;
-mod support;
 
 use std::path::Path;
 
 use common::*;
-use support::*;
 
 /// The dotenv keys, in the dotenv file's order (SPEC "Summary files").
 const KEYS: [&str; 14] = [

@@ -4,10 +4,8 @@
 //! chose it and that `PROVIDER` overrides it. Exit 2, nothing sent.
 
 mod common;
-mod support;
 
 use common::*;
-use support::*;
 
 /// Runs with `vars` (and a server that must see nothing at every API variable) and returns
 /// the problem lines, checked against the summary.

@@ -23,8 +23,6 @@ use serde_json::{json, Value};
 
 const KEY: &str = "PROJ";
 const SLUG: &str = "widget";
-/// The head of a second PR: its builds are fetched separately.
-const HEAD2: &str = "89abcdef0123456789abcdef0123456789abcdef";
 
 fn prs_path(commit: &str) -> String {
     format!("/rest/api/latest/projects/{KEY}/repos/{SLUG}/commits/{commit}/pull-requests")
@@ -32,10 +30,6 @@ fn prs_path(commit: &str) -> String {
 
 fn builds_path(commit: &str) -> String {
     format!("/rest/build-status/latest/commits/{commit}")
-}
-
-fn pr_path(id: u64) -> String {
-    format!("/rest/api/latest/projects/{KEY}/repos/{SLUG}/pull-requests/{id}")
 }
 
 fn q(start: u64) -> String {
@@ -93,19 +87,6 @@ fn pr7() -> Value {
     json_fixture("datacenter/pull-request-7.json")
 }
 
-/// A PR whose head is `head`, with only the fields a minimal server sends.
-fn pr_with_head(id: u64, head: &str, state: &str) -> Value {
-    json!({
-        "id": id, "title": format!("PR {id}"), "state": state, "open": state == "OPEN", "closed": state != "OPEN",
-        "createdDate": 1_700_000_000_000u64, "updatedDate": 1_700_000_000_000u64 + id,
-        "fromRef": {"id": format!("refs/heads/topic-{id}"), "displayId": format!("topic-{id}"), "latestCommit": head},
-        "toRef": {"id": "refs/heads/main", "displayId": "main", "latestCommit": "fedcba9876543210fedcba9876543210fedcba98"},
-        "author": {"user": {"id": 201, "name": "alice", "slug": "alice", "displayName": "Alice"}, "role": "AUTHOR", "approved": false, "status": "UNAPPROVED"},
-        "reviewers": [], "participants": [],
-        "links": {"self": [{"href": format!("https://bitbucket.example.com/projects/PROJ/repos/widget/pull-requests/{id}")}]}
-    })
-}
-
 fn build(key: &str, state: &str, url: &str) -> Value {
     json!({"key": key, "name": key, "state": state, "url": url})
 }
@@ -119,105 +100,6 @@ fn answer(mock: Mock, status: usize, body: Value) -> Mock {
 
 fn auth_is(mock: Mock, value: &str) -> Mock {
     mock.match_header("authorization", value)
-}
-
-#[test]
-fn commit_lookup_pages_and_maps_every_field() {
-    let mut s = Server::new();
-    let bearer = format!("Bearer {TOKEN}");
-    let first = auth_is(get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))), &bearer);
-    let first = ok(first, page(vec![pr7()], 0, Some(1))).expect_sent(1).create();
-    let second = auth_is(get(&mut s, &format!("{}{}", prs_path(COMMIT), q(1))), &bearer);
-    let second = ok(second, page(vec![pr_with_head(9, HEAD2, "MERGED")], 1, None))
-        .expect_sent(1)
-        .create();
-    let builds = auth_is(get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))), &bearer);
-    let builds = ok(builds, fixture("datacenter/build-statuses.json"))
-        .expect_sent(1)
-        .create();
-    let builds2 = auth_is(get(&mut s, &format!("{}{}", builds_path(HEAD2), q(0))), &bearer);
-    let builds2 = ok(
-        builds2,
-        page(vec![build("ci", "SUCCESSFUL", "https://ci.example/9")], 0, None),
-    )
-    .expect_sent(1)
-    .create();
-
-    let api = Api::datacenter(&s);
-    let r = dc(&api).run();
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    for m in [&first, &second, &builds, &builds2] {
-        m.assert();
-    }
-    let sum = r.summary();
-    assert_eq!(sum["provider"], "bitbucket-datacenter");
-    assert_eq!(sum["lookup"], "commit");
-    assert_eq!(sum["commit"], COMMIT);
-    assert_eq!(sum["repository"]["full_name"], "PROJ/widget");
-    assert_eq!(
-        sum["repository"]["url"],
-        format!("{}/projects/PROJ/repos/widget", api.url())
-    );
-    let prs = sum["pull_requests"].as_array().unwrap();
-    assert_eq!(prs.len(), 2, "both pages are read");
-
-    let src = pr7();
-    let p = &prs[0];
-    assert_eq!(p["id"], 7);
-    assert_eq!(p["title"], src["title"]);
-    assert_eq!(p["state"], "OPEN");
-    assert_eq!(p["draft"], false);
-    assert_eq!(p["url"], src["links"]["self"][0]["href"]);
-    assert_eq!(p["author"], "Ada Author");
-    assert_eq!(p["source_branch"], "feature/pr-status");
-    assert_eq!(p["destination_branch"], "main");
-    assert_eq!(p["source_commit"], COMMIT);
-    assert_eq!(p["created_on"], "2026-11-02T08:00:00.123Z");
-    assert_eq!(p["updated_on"], "2026-11-03T08:00:00.456Z");
-    assert_eq!(p["open_tasks"], 2);
-    assert_eq!(p["comment_count"], 5);
-    // Reviewers in order, then participants who gave a verdict; the commenter is left out.
-    // `lastReviewedCommit` is the head each verdict was given at; no time is sent.
-    assert_eq!(
-        p["reviewers"],
-        json!([
-            {"name": "Rita Reviewer", "state": "approved", "approved_at": null, "commit": COMMIT, "stale": false},
-            {"name": "Nick Needswork", "state": "changes_requested", "approved_at": null, "commit": COMMIT, "stale": false},
-            {"name": "Paul Pending", "state": "pending", "approved_at": null, "commit": null, "stale": false},
-            {"name": "Pia Participant", "state": "approved", "approved_at": null, "commit": null, "stale": false},
-        ])
-    );
-    assert_eq!(p["mergeable"], Value::Null, "not asked for: no verdict request");
-    assert_eq!(p["merge_vetoes"], json!([]));
-    assert_eq!(p["approvals"], 2);
-    assert_eq!(p["changes_requested"], 1);
-    let states: Vec<&str> = p["builds"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["state"].as_str().unwrap())
-        .collect();
-    assert_eq!(states, ["SUCCESSFUL", "FAILED", "INPROGRESS", "STOPPED", "STOPPED"]);
-    assert_eq!(p["builds"][0]["key"], "JENKINS-widget-main");
-    assert_eq!(p["builds"][0]["name"], "widget » feature/pr-status #41");
-    assert_eq!(p["builds"][1]["url"], "https://bamboo.example.com/browse/WID-LINT-12");
-    assert_eq!(p["builds"][4]["name"], Value::Null, "a status without a name has none");
-    assert_eq!(
-        p["build_summary"],
-        json!({"successful": 1, "failed": 1, "in_progress": 1, "stopped": 2})
-    );
-
-    let p9 = &prs[1];
-    assert_eq!(p9["state"], "MERGED");
-    assert_eq!(p9["source_commit"], HEAD2);
-    assert_eq!(p9["draft"], Value::Null, "no draft field: null, not false");
-    assert_eq!(p9["open_tasks"], Value::Null, "no properties: null");
-    assert_eq!(p9["comment_count"], Value::Null);
-    assert_eq!(
-        p9["builds"][0]["url"], "https://ci.example/9",
-        "builds of the PR's own head"
-    );
-    assert!(r.stdout.contains("#7"), "{}", r.stdout);
 }
 
 #[test]
@@ -552,63 +434,6 @@ fn paging_stops_on_a_page_that_points_nowhere() {
 }
 
 #[test]
-fn pr_id_fetches_that_pull_request_directly() {
-    let mut s = Server::new();
-    let index = s
-        .mock("GET", mockito::Matcher::Regex("/commits/.*/pull-requests".into()))
-        .expect(0)
-        .create();
-    let pr = ok(get(&mut s, &pr_path(7)), pr7().to_string()).expect_sent(1).create();
-    let builds = ok(
-        get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))),
-        fixture("datacenter/build-statuses.json"),
-    )
-    .expect_sent(1)
-    .create();
-    let r = dc(&Api::datacenter(&s))
-        .env("BITBUCKET_COMMIT", "")
-        .env("BITBUCKET_PR_ID", "7")
-        .run();
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    index.assert();
-    pr.assert();
-    builds.assert();
-    let sum = r.summary();
-    assert_eq!(sum["lookup"], "pr_id");
-    assert_eq!(sum["commit"], Value::Null);
-    assert_eq!(sum["pull_requests"][0]["id"], 7);
-    assert_eq!(sum["pull_requests"][0]["build_summary"]["failed"], 1);
-
-    // With the commit too, the head's builds come alongside (one request, not two).
-    let mut s = Server::new();
-    let pr = ok(get(&mut s, &pr_path(7)), pr7().to_string()).expect_sent(1).create();
-    let builds = ok(
-        get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))),
-        page(vec![], 0, None),
-    )
-    .expect_sent(1)
-    .create();
-    let r = dc(&Api::datacenter(&s)).env("BITBUCKET_PR_ID", "7").run();
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    pr.assert();
-    builds.assert();
-
-    let mut s = Server::new();
-    let body = json!({"errors": [{"message": "Pull request 8 does not exist in PROJ/widget."}]});
-    let _pr = answer(get(&mut s, &pr_path(8)), 404, body).create();
-    let r = dc(&Api::datacenter(&s))
-        .env("BITBUCKET_COMMIT", "")
-        .env("BITBUCKET_PR_ID", "8")
-        .run();
-    assert_eq!(r.code, 4, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("Pull request 8 does not exist") && r.stderr.contains("BITBUCKET_PR_ID"),
-        "{}",
-        r.stderr
-    );
-}
-
-#[test]
 fn server_under_a_context_path() {
     let mut s = Server::new();
     let prs = ok(
@@ -648,265 +473,6 @@ fn server_under_a_context_path() {
     let r = dc_at(&format!("{}/bitbucket/rest/api/1.0", s.url())).run();
     assert_eq!(r.code, 0, "{}", r.stderr);
     prs.assert();
-}
-
-#[test]
-fn personal_repository_key() {
-    let mut s = Server::new();
-    let path = format!(
-        "/rest/api/latest/projects/~jane.doe/repos/{SLUG}/commits/{COMMIT}/pull-requests{}",
-        q(0)
-    );
-    let prs = ok(get(&mut s, &path), page(vec![], 0, None)).expect_sent(1).create();
-    let _b = ok(
-        get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))),
-        page(vec![], 0, None),
-    )
-    .create();
-    let api = Api::datacenter(&s);
-    let r = dc(&api).env("BITBUCKET_PROJECT_KEY", "~jane.doe").run();
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    prs.assert();
-    assert_eq!(r.summary()["repository"]["full_name"], "~jane.doe/widget");
-    assert_eq!(
-        r.summary()["repository"]["url"],
-        format!("{}/users/jane.doe/repos/widget", api.url())
-    );
-}
-
-#[test]
-fn jenkins_git_commit_and_its_own_running_build() {
-    let mut s = Server::new();
-    let prs = ok(
-        get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))),
-        page(vec![pr7()], 0, None),
-    )
-    .expect_sent(1)
-    .create();
-    let own = "https://jenkins.example.com/job/widget/42/";
-    let statuses = vec![
-        build("jenkins-42", "INPROGRESS", own),
-        build("lint", "SUCCESSFUL", "https://jenkins.example.com/job/lint/3/"),
-    ];
-    let _b = ok(
-        get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))),
-        page(statuses, 0, None),
-    )
-    .create();
-    let r = dc(&Api::datacenter(&s))
-        .env("BITBUCKET_COMMIT", "")
-        .env("GIT_COMMIT", COMMIT)
-        .env("BUILD_URL", own)
-        .env("REQUIRE", "open,builds-passed")
-        .run();
-    assert_eq!(
-        r.code, 0,
-        "the step's own Jenkins build never keeps the gate pending: {}",
-        r.stderr
-    );
-    prs.assert();
-    assert_eq!(r.summary()["commit"], COMMIT);
-
-    // BITBUCKET_COMMIT wins over GIT_COMMIT.
-    let mut s = Server::new();
-    let prs = ok(
-        get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))),
-        page(vec![], 0, None),
-    )
-    .expect_sent(1)
-    .create();
-    let _b = ok(
-        get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))),
-        page(vec![], 0, None),
-    )
-    .create();
-    let r = dc(&Api::datacenter(&s)).env("GIT_COMMIT", HEAD2).run();
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    prs.assert();
-}
-
-/// PR 7 answered with build statuses and review verdicts adjusted per case.
-fn gate_case(require: &str, adjust: impl Fn(&mut Value), statuses: Vec<Value>) -> Ran {
-    let mut s = Server::new();
-    let mut pr = pr7();
-    adjust(&mut pr);
-    let _p = ok(
-        get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))),
-        page(vec![pr], 0, None),
-    )
-    .create();
-    let _b = ok(
-        get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))),
-        page(statuses, 0, None),
-    )
-    .create();
-    dc(&Api::datacenter(&s)).env("REQUIRE", require).run()
-}
-
-#[test]
-fn gate_on_reviews_tasks_and_builds() {
-    let green = || vec![build("ci", "SUCCESSFUL", "https://ci.example/1")];
-    let all = "open,not-draft,approved,no-changes-requested,no-open-tasks,builds-passed";
-
-    let r = gate_case(all, |_| {}, green());
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert_eq!(
-        r.summary()["pull_requests"][0]["unmet"],
-        json!(["no-changes-requested", "no-open-tasks"])
-    );
-
-    let fixed = |pr: &mut Value| {
-        pr["reviewers"][1]["status"] = json!("APPROVED");
-        pr["reviewers"][1]["approved"] = json!(true);
-        pr["properties"]["openTaskCount"] = json!(0);
-    };
-    let r = gate_case(all, fixed, green());
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(r.summary()["pull_requests"][0]["approvals"], 3);
-    assert_eq!(r.summary()["selected_pr"], 7);
-
-    // A running build: pending (exit 8), unless it is already failed elsewhere.
-    let r = gate_case(all, fixed, vec![build("ci", "INPROGRESS", "https://ci.example/2")]);
-    assert_eq!(r.code, 8, "{}", r.stderr);
-    assert_eq!(r.summary()["outcome"], "pending");
-    let r = gate_case(all, fixed, vec![build("ci", "CANCELLED", "https://ci.example/3")]);
-    assert_eq!(r.code, 1, "CANCELLED counts as STOPPED, not a success: {}", r.stderr);
-
-    // The author's own approval never counts, even listed as a participant.
-    let self_approved = |pr: &mut Value| {
-        let author = pr["author"]["user"].clone();
-        pr["reviewers"] = json!([]);
-        pr["participants"] = json!([{"user": author, "role": "PARTICIPANT", "approved": true, "status": "APPROVED"}]);
-    };
-    let r = gate_case("approved", self_approved, green());
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert_eq!(r.summary()["pull_requests"][0]["approvals"], 0);
-    assert_eq!(r.summary()["pull_requests"][0]["reviewers"], json!([]));
-
-    // Tasks the server does not report do not pass no-open-tasks; a missing draft is no draft.
-    let old_server = |pr: &mut Value| {
-        pr.as_object_mut().unwrap().remove("properties");
-        pr.as_object_mut().unwrap().remove("draft");
-    };
-    let r = gate_case("not-draft,no-open-tasks", old_server, green());
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert_eq!(r.summary()["pull_requests"][0]["unmet"], json!(["no-open-tasks"]));
-}
-
-/// The Jenkins plugin's recording (AMUNIZ/test-repos) served as the commit's pull requests.
-#[test]
-fn real_recorded_page_from_the_jenkins_plugin() {
-    let text = fixture("real/bitbucket-datacenter/pull-requests-page-jenkins.json");
-    let recorded: Value = serde_json::from_str(&text).unwrap();
-    let mut s = Server::new();
-    let prs = ok(get(&mut s, &format!("{}{}", prs_path(COMMIT), q(0))), text.clone())
-        .expect_sent(1)
-        .create();
-    let _b = ok(
-        get(&mut s, &format!("{}{}", builds_path(COMMIT), q(0))),
-        page(vec![], 0, None),
-    )
-    .create();
-    // Heads other than COMMIT: their builds are asked for too (an empty list each).
-    let mut heads: Vec<String> = Vec::new();
-    let mut others = Vec::new();
-    for v in recorded["values"].as_array().unwrap() {
-        let head = v["fromRef"]["latestCommit"].as_str().unwrap().to_string();
-        if !heads.contains(&head) {
-            others.push(
-                ok(
-                    get(&mut s, &format!("{}{}", builds_path(&head), q(0))),
-                    page(vec![], 0, None),
-                )
-                .expect_sent(1)
-                .create(),
-            );
-            heads.push(head);
-        }
-    }
-    let r = dc(&Api::datacenter(&s)).run();
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    prs.assert();
-    others.iter().for_each(Mock::assert);
-
-    let got = r.summary()["pull_requests"].as_array().unwrap().clone();
-    let want = recorded["values"].as_array().unwrap();
-    assert_eq!(got.len(), want.len());
-    for (g, w) in got.iter().zip(want) {
-        assert_eq!(g["id"], w["id"]);
-        assert_eq!(g["title"], w["title"]);
-        assert_eq!(g["state"], w["state"]);
-        assert_eq!(
-            g["draft"],
-            w.get("draft").cloned().unwrap_or(Value::Null),
-            "PR {}",
-            w["id"]
-        );
-        assert_eq!(g["url"], w["links"]["self"][0]["href"]);
-        assert_eq!(g["author"], w["author"]["user"]["displayName"]);
-        assert_eq!(g["source_branch"], w["fromRef"]["displayId"]);
-        assert_eq!(g["destination_branch"], w["toRef"]["displayId"]);
-        assert_eq!(g["source_commit"], w["fromRef"]["latestCommit"]);
-        assert_eq!(millis(&g["created_on"]), w["createdDate"].as_i64().unwrap());
-        assert_eq!(millis(&g["updated_on"]), w["updatedDate"].as_i64().unwrap());
-        assert_eq!(g["open_tasks"], w["properties"]["openTaskCount"]);
-        // The recording has properties but no commentCount: unknown, not zero.
-        assert_eq!(g["comment_count"], Value::Null);
-        assert_eq!(g["reviewers"], json!([]));
-    }
-    assert_eq!(got[0]["draft"], true, "#3 is the recorded draft");
-    assert_eq!(got[2]["draft"], Value::Null, "#1 was recorded without draft");
-}
-
-/// danger-js's recording of a single PR served for BITBUCKET_PR_ID.
-#[test]
-fn real_recorded_pull_request_from_danger_js() {
-    let text = fixture("real/bitbucket-datacenter/pull-request-1-danger-js.json");
-    let w: Value = serde_json::from_str(&text).unwrap();
-    let head = w["fromRef"]["latestCommit"].as_str().unwrap();
-    let mut s = Server::new();
-    let pr = ok(get(&mut s, &pr_path(1)), text.clone()).expect_sent(1).create();
-    let builds = ok(
-        get(&mut s, &format!("{}{}", builds_path(head), q(0))),
-        page(
-            vec![build("danger", "SUCCESSFUL", "https://ci.example/danger")],
-            0,
-            None,
-        ),
-    )
-    .expect_sent(1)
-    .create();
-    let r = dc(&Api::datacenter(&s))
-        .env("BITBUCKET_COMMIT", "")
-        .env("BITBUCKET_PR_ID", "1")
-        .run();
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    pr.assert();
-    builds.assert();
-    let g = &r.summary()["pull_requests"][0];
-    assert_eq!(g["id"], w["id"]);
-    assert_eq!(g["title"], w["title"]);
-    assert_eq!(g["state"], w["state"]);
-    assert_eq!(g["author"], w["author"]["user"]["displayName"]);
-    assert_eq!(g["url"], w["links"]["self"][0]["href"]);
-    assert_eq!(g["source_branch"], w["fromRef"]["displayId"]);
-    assert_eq!(g["destination_branch"], w["toRef"]["displayId"]);
-    assert_eq!(g["source_commit"], w["fromRef"]["latestCommit"]);
-    assert_eq!(millis(&g["created_on"]), w["createdDate"].as_i64().unwrap());
-    assert_eq!(g["draft"], Value::Null, "no draft in the recording");
-    assert_eq!(g["open_tasks"], Value::Null, "no properties in the recording");
-    assert_eq!(g["comment_count"], Value::Null);
-    // Its one participant has not approved: not a reviewer, no verdict.
-    assert_eq!(w["participants"][0]["status"], "UNAPPROVED");
-    assert_eq!(g["reviewers"], json!([]));
-    assert_eq!(g["approvals"], 0);
-    assert_eq!(g["builds"][0]["key"], "danger");
-}
-
-/// Parses an RFC 3339 summary date back to epoch milliseconds.
-fn millis(v: &Value) -> i64 {
-    let t = time::OffsetDateTime::parse(v.as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
-    (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 /// The openapi check itself must be able to fail, or it proves nothing.
@@ -1001,101 +567,16 @@ mod openapi {
     }
 }
 
-/// An HTTPS server on loopback whose certificate comes from a CA made here, so that the
-/// step must be told about the CA with SSL_CERT_FILE.
-mod tls {
-    use std::io::{Read, Write};
-    use std::net::TcpListener;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose};
-    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-
-    pub struct HttpsServer {
-        pub port: u16,
-        pub ca_pem: String,
-        /// HTTP requests read after a completed handshake.
-        pub requests: Arc<AtomicUsize>,
-    }
-
-    /// Serves `answer(path)` for every request, one thread per connection, at most 64.
-    pub fn serve(answer: fn(&str) -> String) -> HttpsServer {
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, "pr-status test CA");
-        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-        let leaf_key = KeyPair::generate().unwrap();
-        let leaf = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-            .unwrap()
-            .signed_by(&leaf_key, &ca)
-            .unwrap();
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![leaf.der().clone()], key)
-            .unwrap();
-        let config = Arc::new(config);
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let requests = Arc::new(AtomicUsize::new(0));
-        let counter = requests.clone();
-        std::thread::spawn(move || {
-            for tcp in listener.incoming().take(64).flatten() {
-                let (config, counter) = (config.clone(), counter.clone());
-                std::thread::spawn(move || {
-                    let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
-                    let Ok(conn) = rustls::ServerConnection::new(config) else {
-                        return;
-                    };
-                    let mut tls = rustls::StreamOwned::new(conn, tcp);
-                    let mut head = Vec::new();
-                    let mut byte = [0u8; 1];
-                    // A failed handshake (the client refusing the certificate) ends here.
-                    while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
-                        match tls.read(&mut byte) {
-                            Ok(1) => head.push(byte[0]),
-                            _ => return,
-                        }
-                    }
-                    counter.fetch_add(1, Ordering::SeqCst);
-                    let text = String::from_utf8_lossy(&head);
-                    let path = text.split_whitespace().nth(1).unwrap_or("/").to_string();
-                    let body = answer(&path);
-                    let response = format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = tls.write_all(response.as_bytes());
-                    tls.conn.send_close_notify();
-                    let _ = tls.flush();
-                });
-            }
-        });
-        HttpsServer {
-            port,
-            ca_pem: ca.pem(),
-            requests,
-        }
-    }
-}
-
 #[test]
 fn https_with_an_internal_ca_needs_ssl_cert_file() {
-    fn answer(path: &str) -> String {
-        if path.contains("/pull-requests") {
+    fn answer(head: &str) -> String {
+        if head.contains("/pull-requests") {
             page(vec![pr7()], 0, None)
         } else {
             page(vec![build("ci", "SUCCESSFUL", "https://ci.example/1")], 0, None)
         }
     }
-    let server = tls::serve(answer);
+    let server = https_server("127.0.0.1", answer);
     let url = format!("https://localhost:{}", server.port);
 
     let r = dc_at(&url).run();
@@ -1106,7 +587,7 @@ fn https_with_an_internal_ca_needs_ssl_cert_file() {
         r.stderr
     );
     assert_eq!(r.summary()["error"]["kind"], "network");
-    let before = server.requests.load(std::sync::atomic::Ordering::SeqCst);
+    let before = server.requests();
     assert_eq!(before, 0, "no request went over the untrusted connection");
 
     let dir = tempfile::tempdir().unwrap();
@@ -1118,7 +599,7 @@ fn https_with_an_internal_ca_needs_ssl_cert_file() {
         .run();
     assert_eq!(r.code, 0, "trusted through SSL_CERT_FILE: {}", r.stderr);
     assert_eq!(r.summary()["pull_requests"][0]["id"], 7);
-    assert!(server.requests.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+    assert!(server.requests() >= 2);
 }
 
 trait StderrLines {

@@ -3,15 +3,14 @@
 //! binary against a scripted server over real sockets, on every forge the rule concerns.
 
 mod common;
-mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::{cloud_pr, serve, Forge, Reply, Request};
 use common::{step, Ran, COMMIT};
 use serde_json::json;
-use support::{cloud_pr, serve, Forge, Reply, Request};
 
 /// Runs a commit lookup of `forge` against `server_url` with `REQUIRE=builds-passed` and more.
 fn run_forge(forge: Forge, server_url: &str, extra: &[(&str, &str)]) -> Ran {
@@ -24,7 +23,7 @@ fn run_forge(forge: Forge, server_url: &str, extra: &[(&str, &str)]) -> Ran {
 }
 
 /// A server answering like `forge`'s passing lookup, except `path` which gets `reply`.
-fn forge_except(forge: Forge, path: String, reply: Reply) -> support::RawServer {
+fn forge_except(forge: Forge, path: String, reply: Reply) -> common::RawServer {
     serve(move |req, _| {
         if req.path() == path {
             reply.clone()
@@ -99,7 +98,7 @@ fn a_page_of_pull_requests_without_its_list_is_a_malformed_answer() {
         if req.path().ends_with("/pullrequests") {
             Reply::json(200, r#"{"pagelen":50}"#)
         } else {
-            Reply::json(200, support::EMPTY_PAGE)
+            Reply::json(200, common::EMPTY_PAGE)
         }
     });
     let r = step().cloud(&server.url).env("REQUIRE", "pr").run();
@@ -121,7 +120,7 @@ fn a_404_on_a_build_list_is_an_error_on_every_forge_never_a_pass() {
         if req.path().ends_with("/statuses") {
             Reply::json(404, r#"{"type":"error","error":{"message":"Commit not found"}}"#)
         } else {
-            Reply::json(200, support::one_pr_page("Fix"))
+            Reply::json(200, common::one_pr_page("Fix"))
         }
     });
     let r = step().cloud(&server.url).env("REQUIRE", "builds-passed").run();
@@ -157,7 +156,7 @@ fn a_pull_request_without_its_head_never_passes_builds_passed() {
     // The forge did not say which commit the PR is at: its builds are unknown.
     let server = serve(|req, _| {
         if req.path().ends_with("/statuses") {
-            Reply::json(200, support::EMPTY_PAGE)
+            Reply::json(200, common::EMPTY_PAGE)
         } else {
             let mut pr = cloud_pr(7, "Fix");
             pr["source"]["commit"] = json!(null);
@@ -209,7 +208,7 @@ fn fewer_cloud_items_than_the_announced_size_is_an_error() {
     // The index says 3 pull requests, sends one and no `next`.
     let server = serve(|req, _| {
         if req.path().ends_with("/statuses") {
-            Reply::json(200, support::EMPTY_PAGE)
+            Reply::json(200, common::EMPTY_PAGE)
         } else {
             Reply::json(
                 200,
@@ -225,7 +224,7 @@ fn fewer_cloud_items_than_the_announced_size_is_an_error() {
             let one = json!({"key": "ci", "name": "ci", "state": "SUCCESSFUL"});
             Reply::json(200, json!({"size": 2, "pagelen": 100, "values": [one]}).to_string())
         } else {
-            Reply::json(200, support::one_pr_page("Fix"))
+            Reply::json(200, common::one_pr_page("Fix"))
         }
     });
     let r = step().cloud(&server.url).env("REQUIRE", "builds-passed").run();
@@ -282,11 +281,11 @@ fn a_pull_request_listed_on_two_pages_is_reported_once() {
     // Bitbucket Cloud: the same PR on two index pages.
     let server = serve(|req, _| {
         if req.path().ends_with("/statuses") {
-            Reply::json(200, support::EMPTY_PAGE)
+            Reply::json(200, common::EMPTY_PAGE)
         } else if req.target.contains("page=2") {
             Reply::json(200, common::cloud_page(vec![cloud_pr(7, "Fix")], None))
         } else {
-            let next = format!("{}?page=2", support::index_path());
+            let next = format!("{}?page=2", common::index_path());
             Reply::json(200, common::cloud_page(vec![cloud_pr(7, "Fix")], Some(next)))
         }
     });
@@ -331,14 +330,14 @@ fn relative_pagination_links_resolve_against_the_answering_url() {
 /// `poll` counting the status requests from 0.
 fn cloud_with_statuses(
     statuses: impl Fn(usize) -> Vec<serde_json::Value> + Send + Sync + 'static,
-) -> support::RawServer {
+) -> common::RawServer {
     let polls = AtomicUsize::new(0);
     serve(move |req, _| {
         if req.path().ends_with("/statuses") {
             let n = polls.fetch_add(1, Ordering::SeqCst);
             Reply::json(200, common::cloud_page(statuses(n), None))
         } else {
-            Reply::json(200, support::one_pr_page("Fix"))
+            Reply::json(200, common::one_pr_page("Fix"))
         }
     })
 }
@@ -444,7 +443,7 @@ impl InFlight {
 }
 
 /// GitHub answers for `count` PRs, PR n at head `head(n)`, each approved with green builds.
-fn github_many(count: u64, head: fn(u64) -> String, in_flight: Arc<InFlight>) -> support::RawServer {
+fn github_many(count: u64, head: fn(u64) -> String, in_flight: Arc<InFlight>) -> common::RawServer {
     serve(move |req, _| {
         in_flight.around(req, |req| {
             let path = req.path();
@@ -589,7 +588,7 @@ fn a_long_wait_renews_the_oauth_token_instead_of_ending_in_401() {
             let status = json!({"key": "ci", "name": "ci", "state": state});
             Reply::json(200, common::cloud_page(vec![status], None))
         } else {
-            Reply::json(200, support::one_pr_page("Fix"))
+            Reply::json(200, common::one_pr_page("Fix"))
         }
     });
     let r = step()
@@ -618,7 +617,7 @@ fn a_cloud_index_of_many_pages_with_size_on_every_page_passes() {
     // 120 PRs in three pages, each page saying `size: 120` (as Bitbucket does).
     let server = serve(|req, _| {
         if req.path().ends_with("/statuses") {
-            return Reply::json(200, support::EMPTY_PAGE);
+            return Reply::json(200, common::EMPTY_PAGE);
         }
         let page: usize = req
             .target
@@ -634,7 +633,7 @@ fn a_cloud_index_of_many_pages_with_size_on_every_page_passes() {
             .collect();
         let mut body = json!({"size": 120, "pagelen": 50, "page": page, "values": values});
         if page < 3 {
-            body["next"] = json!(format!("{}?page={}", support::index_path(), page + 1));
+            body["next"] = json!(format!("{}?page={}", common::index_path(), page + 1));
         }
         Reply::json(200, body.to_string())
     });
@@ -658,7 +657,7 @@ fn no_reviewer_verdicts_at_all_never_pass_no_changes_requested() {
     // Bitbucket Cloud: a PR without its participants list.
     let server = serve(|req, _| {
         if req.path().ends_with("/statuses") {
-            Reply::json(200, support::EMPTY_PAGE)
+            Reply::json(200, common::EMPTY_PAGE)
         } else {
             let mut pr = cloud_pr(7, "Fix");
             pr.as_object_mut().unwrap().remove("participants");

@@ -5,14 +5,13 @@
 //! (`PROPTEST_CASES` raises it).
 
 mod common;
-mod support;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
 use serde_json::{json, Value};
 
+use common::{serve, Forge, Reply};
 use common::{step, COMMIT};
-use support::{serve, Forge, Reply};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum State {
@@ -169,7 +168,7 @@ fn verdict(w: Where, states: Vec<State>, shape: Shape) -> (String, String) {
             if req.path().ends_with("/statuses") {
                 list.clone()
             } else {
-                let pr = support::cloud_pr(7, "Fix");
+                let pr = common::cloud_pr(7, "Fix");
                 let prs = if shape == Shape::Duplicated {
                     vec![pr.clone(), pr]
                 } else {

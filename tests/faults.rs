@@ -5,12 +5,10 @@
 //! time: durations are printed, not asserted, the machines running this are noisy).
 
 mod common;
-mod support;
 
 use std::time::{Duration, Instant};
 
 use common::*;
-use support::*;
 
 const RATE_LIMITED: &str = r#"{"type":"error","error":{"message":"Rate limit for this resource has been exceeded"}}"#;
 

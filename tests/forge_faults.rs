@@ -1,13 +1,11 @@
 //! Fault injection for Bitbucket Data Center, GitHub and GitLab over real sockets (Bitbucket
-//! Cloud's fuller suite is tests/faults.rs): the same scripted raw server (`tests/support`)
+//! Cloud's fuller suite is tests/faults.rs): the same scripted raw server (`tests/common/server.rs`)
 //! answering every request of a commit lookup, broken one way at a time. Each case asserts
 //! the exit code, the JSON summary, one line on stderr, and the attempts the server saw.
 
 mod common;
-mod support;
 
 use common::*;
-use support::*;
 
 /// The forge's variables pointing at `server`, with a token.
 fn forge_step(forge: Forge, server: &RawServer) -> Step {

@@ -5,13 +5,11 @@
 //! title written to inject into each of them.
 
 mod common;
-mod support;
 
 use std::path::Path;
 
 use common::*;
 use mockito::{Matcher, Server};
-use support::*;
 
 // ---- Every variable validated, nothing sent ----
 
@@ -726,99 +724,14 @@ fn annotations_escape_percent_cr_and_lf() {
 // ---- TLS: untrusted certificates are not retried; SSL_CERT_FILE adds a CA ----
 
 /// An HTTPS Cloud server on 127.0.0.1 whose certificate is signed by a fresh private CA.
-struct TlsServer {
-    url: String,
-    ca_pem: String,
-    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl Drop for TlsServer {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
-fn tls_server() -> TlsServer {
-    use std::io::{Read, Write};
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    use std::sync::Arc;
-
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "pr-status test CA");
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(ca_params, ca_key);
-    let leaf_key = rcgen::KeyPair::generate().unwrap();
-    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-        .unwrap()
-        .signed_by(&leaf_key, &issuer)
-        .unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = Arc::new(
-        rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![leaf.der().clone(), ca_cert.der().clone()],
-                rustls::pki_types::PrivatePkcs8KeyDer::from(leaf_key.serialize_der()).into(),
-            )
-            .unwrap(),
-    );
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let connections = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let (c, s) = (connections.clone(), stop.clone());
-    std::thread::spawn(move || {
-        let started = std::time::Instant::now();
-        while !s.load(Ordering::SeqCst) && started.elapsed() < std::time::Duration::from_secs(60) {
-            let Ok((stream, _)) = listener.accept() else {
-                std::thread::sleep(std::time::Duration::from_millis(5));
-                continue;
-            };
-            c.fetch_add(1, Ordering::SeqCst);
-            let config = config.clone();
-            std::thread::spawn(move || {
-                let _ = stream.set_nonblocking(false);
-                let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
-                let conn = rustls::ServerConnection::new(config).unwrap();
-                let mut tls = rustls::StreamOwned::new(conn, stream);
-                let mut head = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match tls.read(&mut buf) {
-                        Ok(0) | Err(_) => return, // the client refused the certificate
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let body = if String::from_utf8_lossy(&head).contains("/statuses") {
-                    EMPTY_PAGE.to_string()
-                } else {
-                    one_pr_page("over TLS")
-                };
-                let _ = write!(
-                    tls,
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = tls.flush();
-                tls.conn.send_close_notify();
-                let _ = tls.flush();
-            });
+fn tls_server() -> HttpsServer {
+    https_server("127.0.0.1", |head| {
+        if head.contains("/statuses") {
+            EMPTY_PAGE.to_string()
+        } else {
+            one_pr_page("over TLS")
         }
-    });
-    TlsServer {
-        url: format!("https://127.0.0.1:{port}"),
-        ca_pem: ca_cert.pem(),
-        connections,
-        stop,
-    }
+    })
 }
 
 #[test]
@@ -830,9 +743,9 @@ fn an_untrusted_certificate_is_not_retried_and_ssl_cert_file_adds_the_ca() {
     let msg = r.summary()["error"]["message"].as_str().unwrap().to_string();
     assert!(msg.contains("not trusted") && msg.contains("SSL_CERT_FILE"), "{msg}");
     assert!(
-        server.connections.load(std::sync::atomic::Ordering::SeqCst) <= 2,
+        server.connections() <= 2,
         "one attempt per request (index and statuses), no retries: {}",
-        server.connections.load(std::sync::atomic::Ordering::SeqCst)
+        server.connections()
     );
     eprintln!("untrusted certificate: {msg}");
 

@@ -6,7 +6,6 @@
 //! The tests run as root (device nodes, `chattr`); each says so when it cannot.
 
 mod common;
-mod support;
 
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
@@ -14,7 +13,6 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
-use support::*;
 
 fn sh(cmd: &str, args: &[&str]) {
     let out = Command::new(cmd).args(args).output().unwrap();

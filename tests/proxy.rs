@@ -8,7 +8,6 @@
 //! scripts/install-tools.sh installs it.
 
 mod common;
-mod support;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -20,7 +19,6 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
-use support::*;
 
 // ---- tinyproxy ----
 
@@ -186,115 +184,36 @@ impl Trap {
 
 /// An HTTPS Cloud server on `bind` (127.0.0.1 or [::1]) whose certificate, for 127.0.0.1,
 /// ::1 and localhost, is signed by a fresh private CA. Records each request's head.
-struct Api {
-    port: u16,
-    ca: tempfile::NamedTempFile,
-    heads: Arc<Mutex<Vec<String>>>,
-    connections: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
-}
+struct Api(HttpsServer);
 
-impl Drop for Api {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
+impl std::ops::Deref for Api {
+    type Target = HttpsServer;
+    fn deref(&self) -> &HttpsServer {
+        &self.0
     }
 }
 
 fn https_api(bind: &str) -> Api {
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "pr-status proxy test CA");
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(ca_params, ca_key);
-    let leaf_key = rcgen::KeyPair::generate().unwrap();
-    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".into(), "::1".into(), "localhost".into()])
-        .unwrap()
-        .signed_by(&leaf_key, &issuer)
-        .unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = Arc::new(
-        rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![leaf.der().clone(), ca_cert.der().clone()],
-                rustls::pki_types::PrivatePkcs8KeyDer::from(leaf_key.serialize_der()).into(),
-            )
-            .unwrap(),
-    );
-    let mut ca = tempfile::NamedTempFile::new().unwrap();
-    ca.write_all(ca_cert.pem().as_bytes()).unwrap();
-    let listener = TcpListener::bind(format!("{bind}:0")).unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let heads = Arc::new(Mutex::new(Vec::new()));
-    let connections = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let (h, c, s) = (heads.clone(), connections.clone(), stop.clone());
-    thread::spawn(move || {
-        let started = Instant::now();
-        while !s.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(90) {
-            let Ok((stream, _)) = listener.accept() else {
-                thread::sleep(Duration::from_millis(5));
-                continue;
-            };
-            c.fetch_add(1, Ordering::SeqCst);
-            let (config, h) = (config.clone(), h.clone());
-            thread::spawn(move || {
-                let _ = stream.set_nonblocking(false);
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                let conn = rustls::ServerConnection::new(config).unwrap();
-                let mut tls = rustls::StreamOwned::new(conn, stream);
-                let mut head = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match tls.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let head = String::from_utf8_lossy(&head).into_owned();
-                let body = if head.contains("/statuses") {
-                    EMPTY_PAGE.to_string()
-                } else {
-                    one_pr_page("through the proxy")
-                };
-                h.lock().unwrap().push(head);
-                let _ = write!(
-                    tls,
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = tls.flush();
-                tls.conn.send_close_notify();
-                let _ = tls.flush();
-            });
+    Api(https_server(bind, |head| {
+        if head.contains("/statuses") {
+            EMPTY_PAGE.to_string()
+        } else {
+            one_pr_page("through the proxy")
         }
-    });
-    Api {
-        port,
-        ca,
-        heads,
-        connections,
-        stop,
-    }
+    }))
 }
 
 impl Api {
     /// A run against this server under `host` (`127.0.0.1`, `localhost`, `[::1]`).
     fn step(&self, host: &str) -> common::Step {
         step()
-            .cloud(&format!("https://{host}:{}", self.port))
-            .env("SSL_CERT_FILE", self.ca.path())
+            .cloud(&format!("https://{host}:{}", self.0.port))
+            .env("SSL_CERT_FILE", self.0.ca_file.path())
     }
 
     /// Every request carried the token, exactly.
     fn assert_token_arrived(&self) {
-        let heads = self.heads.lock().unwrap();
+        let heads = self.0.heads.lock().unwrap();
         assert!(!heads.is_empty(), "the API received no request");
         for h in heads.iter() {
             let auth = h.lines().find_map(|l| {
@@ -306,7 +225,7 @@ impl Api {
     }
 
     fn connections(&self) -> usize {
-        self.connections.load(Ordering::SeqCst)
+        self.0.connections()
     }
 }
 
@@ -584,7 +503,7 @@ fn a_proxy_that_cannot_reach_the_api_says_so_and_is_retried() {
     let gone = dead_port();
     let r = step()
         .cloud(&format!("https://127.0.0.1:{gone}"))
-        .env("SSL_CERT_FILE", api.ca.path())
+        .env("SSL_CERT_FILE", api.0.ca_file.path())
         .env("HTTPS_PROXY", proxy.url())
         .run();
     assert_clean_failure(&r, 4);

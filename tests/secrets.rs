@@ -7,13 +7,11 @@
 //! for each secret, its base64 forms and the Basic `user:secret` form.
 
 mod common;
-mod support;
 
 use std::path::Path;
 
 use base64::Engine as _;
 use common::*;
-use support::*;
 
 const ACCESS_TOKEN: &str = "ATCTT3xFfGN0_acc3ss-T0k3n_5f0e1d2c=AB12CD34";
 const EMAIL: &str = "dev@example.com";

@@ -4,7 +4,6 @@
 //! back and checked against the schema.
 
 mod common;
-mod support;
 
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
@@ -12,7 +11,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use support::*;
 
 /// A run of Bitbucket Cloud against `url` writing all three summaries under `dir/out`, with a
 /// timeout long enough that a silent server stalls it for the whole test.

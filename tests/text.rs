@@ -5,11 +5,9 @@
 //! with 1000 pull requests whose titles are long.
 
 mod common;
-mod support;
 
 use common::*;
 use serde_json::Value;
-use support::*;
 
 /// Every character that reorders text (the embeddings and overrides, the isolates, the marks).
 const BIDI: [char; 12] = [

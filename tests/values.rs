@@ -9,13 +9,11 @@
 //! - blanks at the ends of a secret are removed (with a DEBUG note), never sent.
 
 mod common;
-mod support;
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
 use common::*;
-use support::*;
 
 /// A password distinctive enough to search every output for.
 const PASSWORD: &str = "hunter2-Url-Pw-61";
