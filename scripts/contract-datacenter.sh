@@ -20,11 +20,11 @@
 #
 # Needs python3, cargo and prism (npm install -g @stoplight/prism-cli; installed here when
 # missing). PR_STATUS_CONTRACT_KEEP=1 keeps Prism's log and the requests. The API description: PR_STATUS_DC_OPENAPI, default
-# ../shared/vendor/bitbucket-datacenter-9.2.openapi.json beside the repository.
+# spec/vendor/bitbucket-datacenter-9.2.openapi.json in the repository.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-spec=${PR_STATUS_DC_OPENAPI:-$(dirname "$repo")/shared/vendor/bitbucket-datacenter-9.2.openapi.json}
+spec=${PR_STATUS_DC_OPENAPI:-$repo/spec/vendor/bitbucket-datacenter-9.2.openapi.json}
 [ -f "$spec" ] || { echo "contract-datacenter: API description not found at $spec (set PR_STATUS_DC_OPENAPI)" >&2; exit 1; }
 if ! command -v prism >/dev/null 2>&1; then
   echo "contract-datacenter: npm install -g @stoplight/prism-cli" >&2

@@ -2,7 +2,7 @@
 //! Data Center (shaped after the 9.2 API description and recorded payloads).
 //!
 //! The requests are checked against the Data Center 9.2 API description twice:
-//! - always (when the description is at `../shared/vendor/` or `PR_STATUS_DC_OPENAPI`): every
+//! - always (when the description is at `spec/vendor/` or `PR_STATUS_DC_OPENAPI`): every
 //!   mock is registered through `get()`, which checks its path and query against the
 //!   description's GET operations; mockito matches path and query exactly, so each request the
 //!   binary makes here is one the description has;
@@ -504,7 +504,7 @@ mod openapi {
                 .map(std::path::PathBuf::from)
                 .unwrap_or_else(|| {
                     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                        .join("../shared/vendor/bitbucket-datacenter-9.2.openapi.json")
+                        .join("spec/vendor/bitbucket-datacenter-9.2.openapi.json")
                 });
             let text = std::fs::read_to_string(path).ok()?;
             Some(serde_json::from_str(&text).expect("the API description is JSON"))

@@ -145,15 +145,15 @@ impl Api {
 }
 
 /// A vendor's published API description: in `PR_STATUS_VENDOR_DIR`, by default the
-/// `vendor/` folder next to the checkout (`../shared/vendor/`).
+/// repository's own copy in `spec/vendor/`.
 pub fn vendor(name: &str) -> PathBuf {
     std::env::var_os("PR_STATUS_VENDOR_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vendor"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("spec/vendor"))
         .join(name)
 }
 
-/// The Data Center description (`PR_STATUS_DC_OPENAPI`, default `../shared/vendor/`) with
+/// The Data Center description (`PR_STATUS_DC_OPENAPI`, default `spec/vendor/`) with
 /// `/rest` in front of every path (see `Api::datacenter`), written once per test process.
 fn datacenter_spec() -> PathBuf {
     static SPEC: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
