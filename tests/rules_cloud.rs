@@ -15,11 +15,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
-
 use common::*;
 use mockito::{Matcher, Mock, Server, ServerGuard};
 use serde_json::{json, Value};
@@ -159,17 +154,6 @@ fn cloud(api: &Api) -> Step {
         // Several Prism proxies load a large description at once in a contract run: a slow
         // answer must not be retried, or the request counts below would count the retries.
         .env("HTTP_TIMEOUT", "120")
-}
-
-/// Requests the binary sent, from its own DEBUG count.
-fn sent(r: &Ran) -> u32 {
-    r.stderr
-        .lines()
-        .rev()
-        .filter_map(|l| l.split("debug: ").nth(1)?.strip_suffix(" HTTP request(s) so far"))
-        .filter_map(|n| n.trim().parse().ok())
-        .next()
-        .unwrap_or_else(|| panic!("no request count in: {}", r.stderr))
 }
 
 fn never(s: &mut ServerGuard, fragment: &str) -> Mock {
@@ -828,66 +812,6 @@ fn a_head_commit_that_cannot_be_read_is_an_error() {
 }
 
 // ---- round trips ----
-
-/// A thread-per-connection server: `answer(path)` for each request, except that the answer
-/// to a path containing `hold` waits until every path fragment in `until` has been requested
-/// (or 30 s: then 503, so that the run fails instead of passing by luck).
-struct Holding {
-    url: String,
-    seen: Arc<(Mutex<Vec<String>>, Condvar)>,
-}
-
-impl Holding {
-    fn start(hold: &'static str, until: &'static [&'static str], answer: fn(&str) -> (u16, String)) -> Holding {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-        let seen: Arc<(Mutex<Vec<String>>, Condvar)> = Arc::default();
-        let shared = seen.clone();
-        std::thread::spawn(move || {
-            for tcp in listener.incoming().take(64).flatten() {
-                let seen = shared.clone();
-                std::thread::spawn(move || {
-                    let mut tcp = tcp;
-                    let _ = tcp.set_read_timeout(Some(Duration::from_secs(30)));
-                    let mut head = Vec::new();
-                    let mut byte = [0u8; 1];
-                    while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
-                        match tcp.read(&mut byte) {
-                            Ok(1) => head.push(byte[0]),
-                            _ => return,
-                        }
-                    }
-                    let text = String::from_utf8_lossy(&head).to_string();
-                    let path = text.split_whitespace().nth(1).unwrap_or("/").to_string();
-                    let (lock, cvar) = &*seen;
-                    lock.lock().unwrap().push(path.clone());
-                    cvar.notify_all();
-                    let (mut status, mut body) = answer(&path);
-                    if path.contains(hold) {
-                        let all = |v: &mut Vec<String>| !until.iter().all(|u| v.iter().any(|p| p.contains(u)));
-                        let (guard, timeout) = cvar
-                            .wait_timeout_while(lock.lock().unwrap(), Duration::from_secs(30), all)
-                            .unwrap();
-                        drop(guard);
-                        if timeout.timed_out() {
-                            (status, body) = (503, r#"{"type":"error","error":{"message":"not concurrent"}}"#.into());
-                        }
-                    }
-                    let reply = format!(
-                        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = tcp.write_all(reply.as_bytes());
-                });
-            }
-        });
-        Holding { url, seen }
-    }
-
-    fn paths(&self) -> Vec<String> {
-        self.seen.0.lock().unwrap().clone()
-    }
-}
 
 fn rules_answer(path: &str) -> (u16, String) {
     let body = if path.contains("/pullrequests") {

@@ -224,17 +224,6 @@ fn github(api: &Api) -> Step {
         .env("HTTP_TIMEOUT", "120")
 }
 
-/// Requests the binary sent, from its own DEBUG count.
-fn sent(r: &Ran) -> u32 {
-    r.stderr
-        .lines()
-        .rev()
-        .filter_map(|l| l.split("debug: ").nth(1)?.strip_suffix(" HTTP request(s) so far"))
-        .filter_map(|n| n.trim().parse().ok())
-        .next()
-        .unwrap_or_else(|| panic!("no request count in: {}", r.stderr))
-}
-
 const EVERY_AUTO: [(&str, &str); 3] = [
     ("MIN_APPROVALS", "auto"),
     ("REQUIRED_BUILDS", "auto"),

@@ -178,18 +178,6 @@ fn no_settings(server: &mut Server) -> (Mock, Mock, Mock) {
     )
 }
 
-/// The request count the step reports under `DEBUG` after its (last) lookup.
-fn requests(r: &Ran) -> u32 {
-    let line = r
-        .stderr
-        .lines()
-        .rfind(|l| l.contains("HTTP request(s) so far"))
-        .unwrap_or_else(|| panic!("no request count in: {}", r.stderr));
-    line.split_whitespace()
-        .find_map(|w| w.parse().ok())
-        .unwrap_or_else(|| panic!("{line}"))
-}
-
 fn one_approver() -> Vec<(Value, Option<&'static str>)> {
     vec![(user("Rita Reviewer", 2), Some("2026-11-02T11:00:00.000Z"))]
 }
@@ -213,7 +201,7 @@ fn without_the_new_options_the_requests_are_exactly_todays() {
     project.assert();
     settings.assert();
     versions.assert();
-    assert_eq!(requests(&r), 5, "list, MR, approvals, reviewers, statuses");
+    assert_eq!(sent(&r), 5, "list, MR, approvals, reviewers, statuses");
     let p = &r.summary()["pull_requests"][0];
     assert_eq!(
         (&p["mergeable"], &p["merge_vetoes"]),
@@ -242,7 +230,7 @@ fn mergeable_passes_with_no_extra_request() {
     project.assert();
     settings.assert();
     versions.assert();
-    assert_eq!(requests(&r), 5, "the verdict is in the MR's own answer");
+    assert_eq!(sent(&r), 5, "the verdict is in the MR's own answer");
     let p = &r.summary()["pull_requests"][0];
     assert_eq!((&p["mergeable"], &p["merge_vetoes"]), (&json!(true), &json!([])));
 }
@@ -318,7 +306,7 @@ fn a_status_still_being_computed_is_asked_again_until_it_is_known() {
     checking.assert();
     served.assert();
     assert!(r.stderr.contains("detailed_merge_status checking"), "{}", r.stderr);
-    assert_eq!(requests(&r), 7, "the MR twice more; nothing else again");
+    assert_eq!(sent(&r), 7, "the MR twice more; nothing else again");
 }
 
 #[test]
@@ -460,7 +448,7 @@ fn min_approvals_auto_takes_the_mrs_approvals_required() {
     project.assert();
     settings.assert();
     versions.assert();
-    assert_eq!(requests(&r), 5, "approvals_required is in the approvals already read");
+    assert_eq!(sent(&r), 5, "approvals_required is in the approvals already read");
     let s = r.summary();
     assert_eq!(
         (s["min_approvals"].as_u64(), s["min_approvals_source"].as_str()),
@@ -577,7 +565,7 @@ fn pipelines_must_succeed_needs_a_pipeline_and_waits_for_one() {
     assert_eq!(r.code, 8, "no pipeline reported yet is pending: {}", r.stderr);
     served.assert();
     settings.assert();
-    assert_eq!(requests(&r), 6, "the project once, with the first round trip");
+    assert_eq!(sent(&r), 6, "the project once, with the first round trip");
     assert!(r.summary()["message"]
         .as_str()
         .unwrap()
@@ -677,7 +665,7 @@ fn an_approval_followed_by_a_push_is_stale_and_does_not_count() {
     assert_eq!(r.code, 1, "only Rita's counts: {}", r.stderr);
     served.assert();
     versions.assert();
-    assert_eq!(requests(&r), 6, "the versions, with the MR");
+    assert_eq!(sent(&r), 6, "the versions, with the MR");
     let p = &r.summary()["pull_requests"][0];
     assert_eq!(
         p["reviewers"],
@@ -805,7 +793,7 @@ fn fresh_approvals_auto_follows_reset_approvals_on_push() {
     served.assert();
     settings.assert();
     versions.assert();
-    assert_eq!(requests(&r), 7);
+    assert_eq!(sent(&r), 7);
 
     // Not reset on push: every approval counts, and the versions are not needed. The settings
     // are read with the commit's list, so the MR's round trip already knows.
@@ -824,7 +812,7 @@ fn fresh_approvals_auto_follows_reset_approvals_on_push() {
         .run();
     assert_eq!(r.code, 0, "{}", r.stderr);
     versions.assert();
-    assert_eq!(requests(&r), 6);
+    assert_eq!(sent(&r), 6);
 }
 
 #[test]
@@ -922,11 +910,7 @@ fn in_a_merge_request_pipeline_everything_is_one_round_trip() {
     for m in &served {
         m.assert();
     }
-    assert_eq!(
-        requests(&r),
-        7,
-        "all in one round trip: nothing depends on another answer"
-    );
+    assert_eq!(sent(&r), 7, "all in one round trip: nothing depends on another answer");
     let s = r.summary();
     assert_eq!(
         (s["min_approvals"].as_u64(), s["min_approvals_source"].as_str()),

@@ -8,11 +8,13 @@
 //! - `forge`: forge-shaped variables and answers the cross-forge suites share.
 //! - `tls`: an HTTPS server whose certificate comes from a CA made for the test.
 //! - `props`: the property tests' harness, strategies and table oracles (`use common::props::*`).
+//! - `holding`: a server that holds one answer until others arrived (round trips), `sent`.
 //! - `child`: the binary as a child process (to kill it), and cases run side by side.
 #![allow(dead_code, unused_imports)]
 
 pub mod child;
 pub mod forge;
+pub mod holding;
 pub mod prism;
 pub mod props;
 pub mod server;
@@ -21,6 +23,7 @@ pub mod tls;
 
 pub use child::*;
 pub use forge::*;
+pub use holding::*;
 pub use prism::*;
 pub use server::*;
 pub use step::*;
