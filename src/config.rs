@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::ci::CurrentRun;
 pub use crate::env::{is_true, parse_bool, Vars};
 use crate::error::{Error, Result};
-use crate::gate::Condition;
+use crate::gate::{Condition, Gate};
 use crate::model::{Freshness, Wants};
 use crate::proxy::Proxies;
 pub use crate::text::without_userinfo;
@@ -260,22 +260,13 @@ pub struct Config {
     pub provider: &'static str,
     /// How `provider` was chosen, for messages.
     pub detection: Detection,
-    pub require: Vec<Condition>,
-    /// `MIN_APPROVALS`; `None` for `auto` (the repository's rules decide).
-    pub min_approvals: Option<u32>,
-    /// `FRESH_APPROVALS`.
-    pub fresh_approvals: Freshness,
-    pub destination_branch: Option<String>,
-    pub ignore_builds: Vec<String>,
-    /// `REQUIRED_BUILDS`: build keys or names that must report SUCCESSFUL for `builds-passed`.
-    pub required_builds: Vec<String>,
-    /// `REQUIRED_BUILDS` has `auto`: the repository's rules add their required builds.
-    pub required_builds_auto: bool,
+    /// The gate's settings (`REQUIRE`, `MIN_APPROVALS`, `FRESH_APPROVALS`,
+    /// `DESTINATION_BRANCH`, `IGNORE_BUILDS`, `REQUIRED_BUILDS`) and the running build.
+    pub gate: Gate,
     pub wait_for_builds: Duration,
     pub poll_interval: Duration,
     pub outputs: Outputs,
     pub http: HttpSettings,
-    pub current_run: CurrentRun,
     /// `POST_RESULT`: post the verdict to the forge (docs/post-result.md).
     pub post_result: bool,
     /// The whole environment, for the provider to read its own variables from.
@@ -358,16 +349,19 @@ impl Config {
         Ok(Config {
             provider: provider.unwrap_or_default(),
             detection: detection.unwrap_or(Detection::Explicit),
-            require,
-            min_approvals,
-            fresh_approvals,
-            destination_branch: env
-                .destination_branch
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty()),
-            ignore_builds,
-            required_builds,
-            required_builds_auto,
+            gate: Gate {
+                require,
+                min_approvals,
+                fresh_approvals,
+                destination_branch: env
+                    .destination_branch
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty()),
+                ignore_builds,
+                required_builds,
+                required_builds_auto,
+                current_run,
+            },
             wait_for_builds: Duration::from_secs(wait),
             poll_interval: Duration::from_secs(poll),
             outputs: Outputs::from_vars(&vars),
@@ -380,7 +374,6 @@ impl Config {
                 debug,
                 proxy,
             },
-            current_run,
             post_result,
             vars,
         })
@@ -388,10 +381,11 @@ impl Config {
 
     /// What the forge must read beyond the common lookup (`model::Wants`).
     pub fn wants(&self) -> Wants {
+        let gate = &self.gate;
         Wants {
-            verdict: self.require.contains(&Condition::Mergeable),
-            rules: self.min_approvals.is_none() || self.required_builds_auto || self.fresh_approvals == Freshness::Auto,
-            freshness: self.fresh_approvals != Freshness::Any,
+            verdict: gate.require.contains(&Condition::Mergeable),
+            rules: gate.min_approvals.is_none() || gate.required_builds_auto || gate.fresh_approvals == Freshness::Auto,
+            freshness: gate.fresh_approvals != Freshness::Any,
         }
     }
 }
@@ -502,11 +496,11 @@ mod tests {
     #[test]
     fn defaults_match_spec() {
         let c = shared(vars(&[])).unwrap();
-        assert_eq!(c.min_approvals, Some(1));
+        assert_eq!(c.gate.min_approvals, Some(1));
         assert_eq!(c.wait_for_builds, Duration::ZERO);
         assert_eq!(c.http.timeout, Duration::from_secs(30));
         assert_eq!(c.outputs.json, PathBuf::from("pr-status.json"));
-        assert!(c.require.is_empty() && !c.http.debug && !c.post_result);
+        assert!(c.gate.require.is_empty() && !c.http.debug && !c.post_result);
     }
 
     #[test]

@@ -147,20 +147,24 @@ pub enum Source {
     Rules,
 }
 
-/// The gate's settings.
+/// The gate's settings, as `config::Config` reads them from the environment.
 #[derive(Debug, Clone, Default)]
 pub struct Gate {
+    /// `REQUIRE`.
     pub require: Vec<Condition>,
-    /// `MIN_APPROVALS`; `None` for `auto`: each PR's rules say.
+    /// `MIN_APPROVALS`; `None` for `auto`: each PR's rules (the repository's) say.
     pub min_approvals: Option<u32>,
     /// `FRESH_APPROVALS`.
     pub fresh_approvals: Freshness,
+    /// `DESTINATION_BRANCH`.
     pub destination_branch: Option<String>,
+    /// `IGNORE_BUILDS`.
     pub ignore_builds: Vec<String>,
     /// `REQUIRED_BUILDS`: keys or names that `builds-passed` needs reported and SUCCESSFUL.
     pub required_builds: Vec<String>,
     /// `REQUIRED_BUILDS` has `auto`: each PR's rules add their required builds.
     pub required_builds_auto: bool,
+    /// The CI's own running build, never waited for (`ci::CurrentRun`).
     pub current_run: CurrentRun,
 }
 

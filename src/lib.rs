@@ -36,7 +36,6 @@ use config::{Config, Outputs, Vars};
 use credentials::Redactor;
 use error::{Error, Result};
 use exit::ExitCode;
-use gate::Gate;
 use provider::{registry, DynProvider};
 use say::say;
 use summary::Summary;
@@ -192,13 +191,13 @@ async fn configure_and_look_up(
         return Err(with_other_problems(bad_paths, vars, demo));
     }
     let (cfg, forge) = registry::choose(vars, demo)?;
-    summary.require = cfg.require.clone();
-    summary.min_approvals = cfg.min_approvals.unwrap_or(0);
-    if cfg.min_approvals.is_none() {
+    summary.require = cfg.gate.require.clone();
+    summary.min_approvals = cfg.gate.min_approvals.unwrap_or(0);
+    if cfg.gate.min_approvals.is_none() {
         summary.min_approvals_source = gate::Source::Rules;
     }
-    summary.destination_branch = cfg.destination_branch.clone();
-    summary.required_builds = cfg.required_builds.clone();
+    summary.destination_branch = cfg.gate.destination_branch.clone();
+    summary.required_builds = cfg.gate.required_builds.clone();
     look_up_and_decide((forge.open)(&cfg)?, &cfg, summary, redactor).await
 }
 
@@ -228,17 +227,8 @@ async fn look_up_and_decide(
     summary.provider = Some(p.kind().as_str());
     summary.repository = Some(p.repository());
     summary.commit = p.commit();
-    gate::refuse_unanswerable(&cfg.require, &p.capabilities(), p.kind().as_str())?;
-    let gate = Gate {
-        require: cfg.require.clone(),
-        min_approvals: cfg.min_approvals,
-        fresh_approvals: cfg.fresh_approvals,
-        destination_branch: cfg.destination_branch.clone(),
-        ignore_builds: cfg.ignore_builds.clone(),
-        required_builds: cfg.required_builds.clone(),
-        required_builds_auto: cfg.required_builds_auto,
-        current_run: cfg.current_run.clone(),
-    };
+    gate::refuse_unanswerable(&cfg.gate.require, &p.capabilities(), p.kind().as_str())?;
+    let gate = &cfg.gate;
     let debug = |text: String| {
         if cfg.http.debug {
             debug_line(&text::visible(&text));
@@ -249,7 +239,7 @@ async fn look_up_and_decide(
         p.kind().as_str(),
         p.repository().full_name
     ));
-    wait::look_up_and_wait(&mut p, cfg, &gate, summary, redactor, &debug).await?;
+    wait::look_up_and_wait(&mut p, cfg, gate, summary, redactor, &debug).await?;
     // POST_RESULT: the decided verdict, posted once; a failure is a warning, never the verdict.
     if let Some(verdict) = post::prepare(cfg, summary, redactor) {
         let posted = p.post_result(&verdict).await;

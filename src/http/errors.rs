@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use super::retry::{parse_retry_after, Next, MAX_WAIT};
 use super::{Http, Response};
 use crate::error::{Error, Result};
+use crate::text::folded;
 
 /// Parses an answer body as `T`. Anything else (HTML, an empty body, wrong types, nesting
 /// deeper than serde_json's limit) is a malformed-answer `Error::Api` naming `what`; never a
@@ -213,18 +214,7 @@ pub fn server_reason(body: &[u8]) -> String {
             }
         }
     };
-    one_line(&text, 300)
-}
-
-/// Folds text to one line of at most `max` characters.
-pub fn one_line(text: &str, max: usize) -> String {
-    let folded: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let cut: String = folded.chars().filter(|c| !c.is_control()).take(max).collect();
-    if folded.chars().count() > max {
-        format!("{cut}…")
-    } else {
-        cut
-    }
+    folded(&text, 300)
 }
 
 /// An error and its causes on one line (reqwest's Display hides the root cause).
@@ -251,7 +241,7 @@ fn root_cause(e: &reqwest::Error) -> String {
         last = c.to_string();
         cur = c.source();
     }
-    one_line(&last, 200)
+    folded(&last, 200)
 }
 
 fn find_cause<'a, T: std::error::Error + 'static>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a T> {

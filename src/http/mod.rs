@@ -17,7 +17,7 @@ mod tls;
 mod urls;
 
 pub use cache::{build_read, builds_only, reading_builds_only};
-pub use errors::{add_hint, chain, one_line, parse_json, rehint, server_reason};
+pub use errors::{add_hint, chain, parse_json, rehint, server_reason};
 pub use paging::Page;
 pub use quota::{Quota, RESERVE};
 pub use retry::parse_retry_after;

@@ -29,8 +29,17 @@ pub static ENTRY: Entry = Entry {
     ci_output: None,
 };
 
-fn pr(id: u64, title: &str, state: PrState, source: &str, dest: &str, updated: &str) -> PullRequest {
+/// A sample pull request from `source` into `dest`, its head's builds `builds`.
+fn pr(
+    id: u64,
+    title: &str,
+    state: PrState,
+    (source, dest): (&str, &str),
+    updated: &str,
+    builds: Vec<Build>,
+) -> PullRequest {
     let mut p = PullRequest::new(id, title, state);
+    p.builds = builds;
     p.draft = Some(false);
     p.url = Some(format!(
         "https://bitbucket.org/demo-workspace/demo-repo/pull-requests/{id}"
@@ -66,9 +75,12 @@ pub fn sample() -> Vec<PullRequest> {
         42,
         "Add retry budget to the deploy step",
         PrState::Open,
-        "feature/retries",
-        "main",
+        ("feature/retries", "main"),
         "2026-11-28T16:30:00+00:00",
+        vec![
+            build("unit-tests", "Unit tests", BuildState::Successful),
+            build("lint", "Lint", BuildState::Successful),
+        ],
     );
     ready.set_reviews([
         review("Grace Hopper", ReviewState::Approved)
@@ -77,18 +89,17 @@ pub fn sample() -> Vec<PullRequest> {
         review("Alan Turing", ReviewState::Pending),
     ]);
     ready.mergeable = Some(true);
-    ready.builds = vec![
-        build("unit-tests", "Unit tests", BuildState::Successful),
-        build("lint", "Lint", BuildState::Successful),
-    ];
 
     let mut draft = pr(
         43,
         "WIP: backport retries to release/1.x",
         PrState::Open,
-        "feature/retries",
-        "release/1.x",
+        ("feature/retries", "release/1.x"),
         "2026-11-28T17:05:00+00:00",
+        vec![
+            build("unit-tests", "Unit tests", BuildState::Successful),
+            build("integration", "Integration tests", BuildState::Inprogress),
+        ],
     );
     draft.draft = Some(true);
     draft.set_reviews([review("Grace Hopper", ReviewState::ChangesRequested)]);
@@ -98,21 +109,16 @@ pub fn sample() -> Vec<PullRequest> {
         "Grace Hopper requested changes",
     )];
     draft.open_tasks = Some(2);
-    draft.builds = vec![
-        build("unit-tests", "Unit tests", BuildState::Successful),
-        build("integration", "Integration tests", BuildState::Inprogress),
-    ];
 
     let mut old = pr(
         17,
         "Retry prototype",
         PrState::Declined,
-        "spike/retries",
-        "main",
+        ("spike/retries", "main"),
         "2026-11-02T11:00:00+00:00",
+        vec![build("unit-tests", "Unit tests", BuildState::Failed)],
     );
     old.set_reviews([review("Alan Turing", ReviewState::Pending)]);
-    old.builds = vec![build("unit-tests", "Unit tests", BuildState::Failed)];
 
     let mut prs = vec![ready, draft, old];
     // The sample repository's rules: one approval, approvals reset on push, and the unit tests

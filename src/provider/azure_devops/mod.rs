@@ -229,7 +229,7 @@ impl AzureDevops {
             pr_id,
             source_branch,
             wants: cfg.wants(),
-            current_run: cfg.current_run.clone(),
+            current_run: cfg.gate.current_run.clone(),
         })
     }
 

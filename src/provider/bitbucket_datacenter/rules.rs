@@ -94,7 +94,7 @@ fn min_of(name: &str, v: &Option<Value>) -> Result<Option<u32>> {
             format!(
                 "{FORGE} sent pull-request settings whose {name} is {} (expected a number, or {{\"enabled\", \"count\"}}), \
                  so MIN_APPROVALS=auto cannot know the minimum approvals: set MIN_APPROVALS to a number",
-                crate::http::one_line(&v.as_ref().map(Value::to_string).unwrap_or_default(), 80)
+                crate::text::folded(&v.as_ref().map(Value::to_string).unwrap_or_default(), 80)
             ),
         )
     };
@@ -154,7 +154,7 @@ impl PrSettings {
                     format!(
                         "{FORGE} sent pull-request settings whose unapproveOnUpdate is {}, not true or false: \
                          set FRESH_APPROVALS to true or false",
-                        crate::http::one_line(&v.to_string(), 80)
+                        crate::text::folded(&v.to_string(), 80)
                     ),
                 )
             }),

@@ -174,9 +174,9 @@ impl Github {
             target,
             wants: cfg.wants(),
             needs: Needs {
-                min_approvals: cfg.min_approvals.is_none(),
-                fresh: cfg.fresh_approvals == Freshness::Auto,
-                builds: cfg.required_builds_auto,
+                min_approvals: cfg.gate.min_approvals.is_none(),
+                fresh: cfg.gate.fresh_approvals == Freshness::Auto,
+                builds: cfg.gate.required_builds_auto,
             },
             rules: RulesCache::default(),
         })

@@ -260,10 +260,10 @@ impl Gitlab {
             iid,
             expected_head,
             wants: cfg.wants(),
-            freshness: cfg.fresh_approvals,
-            min_auto: cfg.min_approvals.is_none(),
-            builds_auto: cfg.required_builds_auto,
-            current_run: cfg.current_run.clone(),
+            freshness: cfg.gate.fresh_approvals,
+            min_auto: cfg.gate.min_approvals.is_none(),
+            builds_auto: cfg.gate.required_builds_auto,
+            current_run: cfg.gate.current_run.clone(),
             settings: tokio::sync::OnceCell::new(),
         })
     }
