@@ -89,6 +89,19 @@ impl Error {
         }
     }
 
+    /// A 404 (not found) with `why` after the server's words: what could not be read and what
+    /// that means for the run (a bare 404 would read as "no such pull request"). Any other
+    /// error is returned as it is.
+    pub fn explain_404(self, why: impl FnOnce() -> String) -> Self {
+        match self {
+            Error::Api {
+                status: Some(404),
+                message,
+            } => Error::api(Some(404), format!("{}: {}", message.trim_end_matches('.'), why())),
+            other => other,
+        }
+    }
+
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Config(_) => ErrorKind::Config,

@@ -147,19 +147,9 @@ pub(crate) async fn lookup<F: Forge>(forge: &F) -> Result<Lookup> {
 /// (a bare 404 would read as "no such pull request", and is never "no builds"). `what` names
 /// the list, for example "the check runs of commit 0123456789ab".
 pub(crate) fn builds_unreadable(e: Error, what: &str) -> Error {
-    match e {
-        Error::Api {
-            status: Some(404),
-            message,
-        } => Error::api(
-            Some(404),
-            format!(
-                "{}: {what} cannot be read, so builds cannot be judged (a 404 is never taken as \"no builds\")",
-                message.trim_end_matches('.')
-            ),
-        ),
-        other => other,
-    }
+    e.explain_404(|| {
+        format!("{what} cannot be read, so builds cannot be judged (a 404 is never taken as \"no builds\")")
+    })
 }
 
 /// A commit id shortened for messages.

@@ -241,17 +241,12 @@ impl BitbucketCloud {
         let url = Self::with_query(self.repo_url(&["commit", hash]), &[("fields", "hash,date")]);
         match self.http.get(url).await {
             Ok(resp) => Ok(resp.json::<Commit>()?.date),
-            Err(Error::Api {
-                status: Some(404),
-                message,
-            }) => Err(Error::api(
-                Some(404),
+            Err(e @ Error::Api { status: Some(404), .. }) => Err(e.explain_404(|| {
                 format!(
-                    "{}: head commit {} cannot be read, so it is unknown whether its approvals were given after it (FRESH_APPROVALS)",
-                    message.trim_end_matches('.'),
+                    "head commit {} cannot be read, so it is unknown whether its approvals were given after it (FRESH_APPROVALS)",
                     crate::provider::flow::short(hash)
-                ),
-            )),
+                )
+            })),
             Err(e) => Err(refused(
                 e,
                 "FRESH_APPROVALS reads each head commit's date (GET .../commit/{hash}), which needs the scope `repository` \

@@ -70,22 +70,15 @@ impl BitbucketDatacenter {
     /// The pull requests that contain the commit.
     async fn commit_prs(&self, commit: &str) -> Result<Vec<ApiPr>> {
         let url = self.repo_url(&["commits", commit, "pull-requests"]);
-        match self.pages(url, PR_LIMIT).await {
-            Err(Error::Api {
-                status: Some(404),
-                message,
-            }) => Err(Error::api(
-                Some(404),
+        self.pages(url, PR_LIMIT).await.map_err(|e| {
+            e.explain_404(|| {
                 format!(
-                    "{}: check BITBUCKET_PROJECT_KEY={} and BITBUCKET_REPO_SLUG={}, that the commit was pushed \
+                    "check BITBUCKET_PROJECT_KEY={} and BITBUCKET_REPO_SLUG={}, that the commit was pushed \
                      to this repository, and that the credentials can read it",
-                    message.trim_end_matches('.'),
-                    self.project,
-                    self.slug
-                ),
-            )),
-            other => other,
-        }
+                    self.project, self.slug
+                )
+            })
+        })
     }
 
     /// Build statuses of one commit, from the build-status resource (see the module doc).
@@ -93,17 +86,11 @@ impl BitbucketDatacenter {
         let url = self.http.url(&["rest", "build-status", "latest", "commits", commit]);
         match self.pages(url, BUILD_LIMIT).await {
             // Without the list the builds are unknown; an empty list would pass builds-passed.
-            Err(Error::Api {
-                status: Some(404),
-                message,
-            }) => Err(Error::api(
-                Some(404),
-                format!(
-                    "{}: the build statuses cannot be read, so builds cannot be reported; \
-                     check that the server's build-status resource is reachable through any proxy in front of it",
-                    message.trim_end_matches('.')
-                ),
-            )),
+            Err(e @ Error::Api { status: Some(404), .. }) => Err(e.explain_404(|| {
+                "the build statuses cannot be read, so builds cannot be reported; \
+                 check that the server's build-status resource is reachable through any proxy in front of it"
+                    .into()
+            })),
             Err(e @ Error::Auth { .. }) => Err(crate::http::add_hint(
                 e,
                 "build statuses are read from /rest/build-status, which needs a licensed user; \
@@ -113,16 +100,13 @@ impl BitbucketDatacenter {
         }
     }
 
-    pub(super) fn pr_not_found(&self, id: u64, message: &str) -> Error {
-        Error::api(
-            Some(404),
+    pub(super) fn pr_not_found(&self, id: u64, e: Error) -> Error {
+        e.explain_404(|| {
             format!(
-                "{}: check BITBUCKET_PR_ID={id}, BITBUCKET_PROJECT_KEY={} and BITBUCKET_REPO_SLUG={}",
-                message.trim_end_matches('.'),
-                self.project,
-                self.slug
-            ),
-        )
+                "check BITBUCKET_PR_ID={id}, BITBUCKET_PROJECT_KEY={} and BITBUCKET_REPO_SLUG={}",
+                self.project, self.slug
+            )
+        })
     }
 }
 
@@ -152,10 +136,7 @@ impl Forge for BitbucketDatacenter {
             };
             let (pr, known, verdict) = tokio::join!(self.http.get(url), builds, verdict);
             let mut pr: ApiPr = match pr {
-                Err(Error::Api {
-                    status: Some(404),
-                    message,
-                }) => return Err(self.pr_not_found(id, &message)),
+                Err(e @ Error::Api { status: Some(404), .. }) => return Err(self.pr_not_found(id, e)),
                 other => other?.json()?,
             };
             if let Some(v) = verdict {

@@ -300,10 +300,7 @@ impl BitbucketDatacenter {
             let url = self.repo_url(&["settings", "pull-requests"]);
             match self.http.get(url).await {
                 Ok(resp) => resp.json::<PrSettings>().map(Some),
-                Err(Error::Api {
-                    status: Some(404),
-                    message,
-                }) => Err(self.repo_not_found(&message, "its pull-request settings")),
+                Err(e @ Error::Api { status: Some(404), .. }) => Err(self.repo_not_found(e, "its pull-request settings")),
                 Err(e) => Err(refused(e, SETTINGS_NEEDS)),
             }
         };
@@ -313,17 +310,11 @@ impl BitbucketDatacenter {
             }
             match self.pages::<BuildCondition>(self.conditions_url(), RULES_LIMIT).await {
                 Ok(v) => Ok(Some(v)),
-                Err(Error::Api {
-                    status: Some(404),
-                    message,
-                }) => Err(Error::api(
-                    Some(404),
-                    format!(
-                        "{}: the required-builds merge checks cannot be read (Data Center serves them since 7.14), \
-                         so REQUIRED_BUILDS=auto cannot know which builds are required: list them in REQUIRED_BUILDS",
-                        message.trim_end_matches('.')
-                    ),
-                )),
+                Err(e @ Error::Api { status: Some(404), .. }) => Err(e.explain_404(|| {
+                    "the required-builds merge checks cannot be read (Data Center serves them since 7.14), \
+                     so REQUIRED_BUILDS=auto cannot know which builds are required: list them in REQUIRED_BUILDS"
+                        .into()
+                })),
                 Err(e) => Err(refused(e, BUILDS_NEEDS)),
             }
         };
@@ -358,16 +349,13 @@ impl BitbucketDatacenter {
         ])
     }
 
-    fn repo_not_found(&self, message: &str, what: &str) -> Error {
-        Error::api(
-            Some(404),
+    fn repo_not_found(&self, e: Error, what: &str) -> Error {
+        e.explain_404(|| {
             format!(
-                "{}: {what} cannot be read; check BITBUCKET_PROJECT_KEY={} and BITBUCKET_REPO_SLUG={}",
-                message.trim_end_matches('.'),
-                self.project,
-                self.slug
-            ),
-        )
+                "{what} cannot be read; check BITBUCKET_PROJECT_KEY={} and BITBUCKET_REPO_SLUG={}",
+                self.project, self.slug
+            )
+        })
     }
 }
 

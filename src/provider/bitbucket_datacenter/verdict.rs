@@ -130,16 +130,9 @@ impl BitbucketDatacenter {
             // Merged or declined since the list was read.
             Err(Error::Api { status: Some(409), .. }) => Ok(MergeVerdict::not_open(id, "no longer open")),
             // Deleted since the list was read, or the resource hidden by a proxy: unknown.
-            Err(Error::Api {
-                status: Some(404),
-                message,
-            }) => Err(Error::api(
-                Some(404),
-                format!(
-                    "{}: the merge verdict of pull request #{id} cannot be read, so REQUIRE=mergeable cannot be judged",
-                    message.trim_end_matches('.')
-                ),
-            )),
+            Err(e @ Error::Api { status: Some(404), .. }) => Err(e.explain_404(|| {
+                format!("the merge verdict of pull request #{id} cannot be read, so REQUIRE=mergeable cannot be judged")
+            })),
             Err(e) => Err(refused(e, MERGE_NEEDS)),
         }
     }

@@ -216,17 +216,12 @@ impl Github {
         );
         let names = self.needs.names();
         let rules = rules.map_err(|e| match e {
-            Error::Api {
-                status: Some(404),
-                message,
-            } => Error::api(
-                Some(404),
+            e @ Error::Api { status: Some(404), .. } => e.explain_404(|| {
                 format!(
-                    "{}: the rules of branch {branch} (GET .../rules/branches/{branch}) cannot be read, so {names} cannot be judged \
-                     (GitHub Enterprise Server serves them since 3.9): set the values instead of auto",
-                    message.trim_end_matches('.')
-                ),
-            ),
+                    "the rules of branch {branch} (GET .../rules/branches/{branch}) cannot be read, so {names} cannot be judged \
+                     (GitHub Enterprise Server serves them since 3.9): set the values instead of auto"
+                )
+            }),
             other => refused(
                 other,
                 &format!("{names} reads the branch's rules (GET .../rules/branches/{branch}), which needs Metadata: read"),
@@ -246,19 +241,9 @@ impl Github {
                 // itself says which.
                 let branch_info: ApiBranch = match info {
                     Ok(resp) => resp.json()?,
-                    Err(Error::Api {
-                        status: Some(404),
-                        message,
-                    }) => {
-                        return Err(Error::api(
-                            Some(404),
-                            format!(
-                                "{}: branch {branch} was not found, so its rules ({names}) cannot be judged",
-                                message.trim_end_matches('.')
-                            ),
-                        ))
+                    Err(e) => {
+                        return Err(e.explain_404(|| format!("branch {branch} was not found, so its rules ({names}) cannot be judged")))
                     }
-                    Err(e) => return Err(e),
                 };
                 match branch_info.protected {
                     Some(false) => {}

@@ -162,18 +162,10 @@ impl Gitlab {
         let id = iid.to_string();
         self.pages::<ApiVersion>(self.paged(&["merge_requests", &id, "versions"]))
             .await
-            .map_err(|e| match e {
-                Error::Api {
-                    status: Some(404),
-                    message,
-                } => Error::api(
-                    Some(404),
-                    format!(
-                        "{}: the diff versions of !{iid} cannot be read, so it is unknown at which head its approvals were given (FRESH_APPROVALS)",
-                        message.trim_end_matches('.')
-                    ),
-                ),
-                other => other,
+            .map_err(|e| {
+                e.explain_404(|| {
+                    format!("the diff versions of !{iid} cannot be read, so it is unknown at which head its approvals were given (FRESH_APPROVALS)")
+                })
             })
     }
 
@@ -233,19 +225,14 @@ impl Gitlab {
                 }
                 if let Some(answer) = approvals {
                     let approval_settings: ApiApprovalSettings = match answer {
-                        Err(Error::Api {
-                            status: Some(404),
-                            message,
-                        }) => {
-                            return Err(Error::api(
-                                Some(404),
+                        Err(e @ Error::Api { status: Some(404), .. }) => {
+                            return Err(e.explain_404(|| {
                                 format!(
-                                    "{}: project {} has no approval settings here (GET /projects/:id/approvals; GitLab Premium and Ultimate have them), \
+                                    "project {} has no approval settings here (GET /projects/:id/approvals; GitLab Premium and Ultimate have them), \
                                      so FRESH_APPROVALS=auto cannot follow reset_approvals_on_push: set FRESH_APPROVALS=true or false",
-                                    message.trim_end_matches('.'),
                                     self.name
-                                ),
-                            ))
+                                )
+                            }))
                         }
                         other => other
                             .map_err(|e| {
