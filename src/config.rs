@@ -10,7 +10,7 @@ use crate::ci::CurrentRun;
 pub use crate::env::{is_true, parse_bool, Vars};
 use crate::error::{Error, Result};
 use crate::gate::{Condition, Gate};
-use crate::model::{Freshness, Wants};
+use crate::model::{AutoSettings, Freshness, Wants};
 use crate::proxy::Proxies;
 pub use crate::text::without_userinfo;
 
@@ -377,6 +377,15 @@ impl Config {
             post_result,
             vars,
         })
+    }
+
+    /// Which of the gate's settings the repository's rules decide (`model::AutoSettings`).
+    pub fn auto(&self) -> AutoSettings {
+        AutoSettings {
+            min_approvals: self.gate.min_approvals.is_none(),
+            fresh: self.gate.fresh_approvals == Freshness::Auto,
+            builds: self.gate.required_builds_auto,
+        }
     }
 
     /// What the forge must read beyond the common lookup (`model::Wants`).

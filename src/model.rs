@@ -167,6 +167,35 @@ impl MergeVeto {
     }
 }
 
+/// A forge's own verdict on one PR (Data Center's `.../merge`, GitHub's `mergeable_state`), as
+/// the PR is normalized with it. `Default`: no verdict, which `mergeable` never passes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MergeVerdict {
+    pub mergeable: Option<bool>,
+    pub vetoes: Vec<MergeVeto>,
+    /// The forge has not finished computing it (when the wait for it ran out): pending, never
+    /// a pass or a failure.
+    pub pending: bool,
+}
+
+impl MergeVerdict {
+    /// Not mergeable, for the one reason given.
+    pub fn blocked(rule: &str, message: String) -> MergeVerdict {
+        MergeVerdict {
+            mergeable: Some(false),
+            vetoes: vec![MergeVeto::new(rule, message)],
+            pending: false,
+        }
+    }
+
+    /// Sets the PR's `mergeable`, `merge_vetoes` and `merge_pending`.
+    pub fn apply(self, pr: &mut PullRequest) {
+        pr.mergeable = self.mergeable;
+        pr.merge_vetoes = self.vetoes;
+        pr.merge_pending = self.pending;
+    }
+}
+
 /// The repository's own merge rules that apply to one PR's destination branch, as far as the
 /// forge says them. Read only when `MIN_APPROVALS=auto`, `REQUIRED_BUILDS=auto`,
 /// `FRESH_APPROVALS=auto` or `REQUIRE=mergeable` asks for them (`Wants::rules`). A rule the
@@ -214,6 +243,45 @@ pub struct Wants {
     /// `FRESH_APPROVALS` is not `false`: at which head each approval was given, where that costs
     /// extra requests (Bitbucket Cloud reads each distinct head commit's date).
     pub freshness: bool,
+}
+
+/// Which of the gate's settings are `auto`, so that the repository's rules decide them
+/// (`Config::auto`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AutoSettings {
+    /// `MIN_APPROVALS=auto`.
+    pub min_approvals: bool,
+    /// `FRESH_APPROVALS=auto`.
+    pub fresh: bool,
+    /// `REQUIRED_BUILDS=auto`.
+    pub builds: bool,
+}
+
+impl AutoSettings {
+    /// Whether any setting is `auto`.
+    pub fn any(self) -> bool {
+        self.min_approvals || self.fresh || self.builds
+    }
+
+    /// Whether an approvals setting (`MIN_APPROVALS`, `FRESH_APPROVALS`) is `auto`.
+    pub fn approvals(self) -> bool {
+        self.min_approvals || self.fresh
+    }
+
+    /// The settings that are `auto`, for messages: "MIN_APPROVALS=auto, REQUIRED_BUILDS=auto".
+    pub fn names(self) -> String {
+        let mut out = Vec::new();
+        for (on, name) in [
+            (self.min_approvals, "MIN_APPROVALS=auto"),
+            (self.builds, "REQUIRED_BUILDS=auto"),
+            (self.fresh, "FRESH_APPROVALS=auto"),
+        ] {
+            if on {
+                out.push(name);
+            }
+        }
+        out.join(", ")
+    }
 }
 
 /// SPEC's four build states; providers map everything else onto these.

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::verdict::MergeVerdict;
+use crate::model::MergeVerdict;
 use super::FORGE;
 use crate::error::{Error, Result};
 use crate::model::{Build, PrState, PullRequest, ReviewState, Reviewer};

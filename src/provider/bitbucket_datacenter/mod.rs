@@ -27,7 +27,7 @@ use crate::config::{self, Config, Problems};
 use crate::credentials::{Form, Redactor};
 use crate::error::{Error, Result};
 use crate::http::Http;
-use crate::model::{Freshness, Lookup, Repository, Wants};
+use crate::model::{AutoSettings, Lookup, Repository, Wants};
 use crate::post::Verdict;
 use crate::provider::flow;
 use crate::provider::{Entry, Provider, ProviderKind};
@@ -41,7 +41,7 @@ mod setup;
 mod verdict;
 
 pub use api::{parse_build_status_page, parse_pull_request, parse_pull_request_page};
-use rules::{Needs, RepoRules};
+use rules::RepoRules;
 use setup::{auth_hint, credentials, project_key, server_url, slug_char};
 
 const FORGE: &str = "Bitbucket Data Center";
@@ -71,7 +71,7 @@ pub struct BitbucketDatacenter {
     pr_id: Option<u64>,
     /// What this run reads beyond the common lookup (`REQUIRE=mergeable`, the auto settings).
     wants: Wants,
-    needs: Needs,
+    needs: AutoSettings,
     /// The repository's rules, once read: they are repository-wide, so a wait for builds
     /// does not read them again.
     rules: Option<RepoRules>,
@@ -151,11 +151,7 @@ impl BitbucketDatacenter {
             commit,
             pr_id,
             wants: cfg.wants(),
-            needs: Needs {
-                min_approvals: cfg.gate.min_approvals.is_none(),
-                fresh: cfg.gate.fresh_approvals == Freshness::Auto,
-                builds: cfg.gate.required_builds_auto,
-            },
+            needs: cfg.auto(),
             rules: None,
         })
     }

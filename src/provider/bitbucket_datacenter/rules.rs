@@ -19,30 +19,9 @@ use super::patterns::ref_pattern;
 use super::verdict::refused;
 use super::{BitbucketDatacenter, FORGE};
 use crate::error::{Error, Result};
-use crate::model::{PullRequest, Rules};
+use crate::model::{AutoSettings, PullRequest, Rules};
 
 const RULES_LIMIT: &str = "100";
-
-/// Which of the rules this run needs (each from its own setting).
-#[derive(Debug, Clone, Copy, Default)]
-pub(super) struct Needs {
-    /// `MIN_APPROVALS=auto`.
-    pub min_approvals: bool,
-    /// `FRESH_APPROVALS=auto`.
-    pub fresh: bool,
-    /// `REQUIRED_BUILDS=auto`.
-    pub builds: bool,
-}
-
-impl Needs {
-    pub fn any(self) -> bool {
-        self.min_approvals || self.fresh || self.builds
-    }
-
-    fn settings(self) -> bool {
-        self.min_approvals || self.fresh
-    }
-}
 
 /// What a refusal of each rules request means, for the exit-3 message.
 const SETTINGS_NEEDS: &str = "MIN_APPROVALS=auto and FRESH_APPROVALS=auto read the repository's pull-request settings \
@@ -292,9 +271,9 @@ impl RepoRules {
 
 impl BitbucketDatacenter {
     /// The repository's rules this run needs, each read once (both at the same time).
-    pub(super) async fn read_rules(&self, needs: Needs) -> Result<RepoRules> {
+    pub(super) async fn read_rules(&self, needs: AutoSettings) -> Result<RepoRules> {
         let settings = async {
-            if !needs.settings() {
+            if !needs.approvals() {
                 return Ok(None);
             }
             let url = self.repo_url(&["settings", "pull-requests"]);

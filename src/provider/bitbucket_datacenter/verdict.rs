@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::BitbucketDatacenter;
 use crate::error::{Error, Result};
-use crate::model::{MergeVeto, PullRequest};
+use crate::model::{MergeVerdict, MergeVeto};
 
 /// What a refusal of the verdict means, for the exit-3 message.
 const MERGE_NEEDS: &str =
@@ -18,33 +18,12 @@ pub(super) fn refused(e: Error, needs: &str) -> Error {
     crate::http::add_hint(e, needs)
 }
 
-/// Data Center's verdict on one PR, as the PR is normalized with it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(super) struct MergeVerdict {
-    pub mergeable: Option<bool>,
-    pub vetoes: Vec<MergeVeto>,
-    /// `outcome: UNKNOWN` and nothing else known: the server has not finished computing.
-    pub pending: bool,
-}
-
-impl MergeVerdict {
-    pub fn apply(self, pr: &mut PullRequest) {
-        pr.mergeable = self.mergeable;
-        pr.merge_vetoes = self.vetoes;
-        pr.merge_pending = self.pending;
-    }
-
-    /// A PR that is not open: Data Center only judges open PRs (409), so none is asked for.
-    fn not_open(id: u64, state: &str) -> MergeVerdict {
-        MergeVerdict {
-            mergeable: Some(false),
-            vetoes: vec![MergeVeto::new(
-                "not open",
-                format!("pull request #{id} is {state}: only an open pull request can be merged"),
-            )],
-            pending: false,
-        }
-    }
+/// A PR that is not open: Data Center only judges open PRs (409), so none is asked for.
+fn not_open(id: u64, state: &str) -> MergeVerdict {
+    MergeVerdict::blocked(
+        "not open",
+        format!("pull request #{id} is {state}: only an open pull request can be merged"),
+    )
 }
 
 /// `RestPullRequestMergeability`; `canMerge` is what real servers send beside the described
@@ -122,13 +101,13 @@ impl BitbucketDatacenter {
     pub(super) async fn merge_verdict(&self, id: u64, state: Option<&str>) -> Result<MergeVerdict> {
         let state = state.unwrap_or("").to_ascii_uppercase();
         if state != "OPEN" {
-            return Ok(MergeVerdict::not_open(id, &state));
+            return Ok(not_open(id, &state));
         }
         let url = self.repo_url(&["pull-requests", &id.to_string(), "merge"]);
         match self.http.get(url).await {
             Ok(resp) => Ok(resp.json::<Mergeability>()?.verdict()),
             // Merged or declined since the list was read.
-            Err(Error::Api { status: Some(409), .. }) => Ok(MergeVerdict::not_open(id, "no longer open")),
+            Err(Error::Api { status: Some(409), .. }) => Ok(not_open(id, "no longer open")),
             // Deleted since the list was read, or the resource hidden by a proxy: unknown.
             Err(e @ Error::Api { status: Some(404), .. }) => Err(e.explain_404(|| {
                 format!("the merge verdict of pull request #{id} cannot be read, so REQUIRE=mergeable cannot be judged")

@@ -35,8 +35,8 @@ use crate::config::{self, Config, Outputs, Problems, Vars};
 use crate::credentials::{secret_var, Auth, Form, Redactor};
 use crate::error::{Error, Result};
 use crate::http::{AuthHint, Http};
-use crate::model::{Capabilities, Freshness, Lookup, Repository, Wants};
-use rules::{Needs, RulesCache};
+use crate::model::{AutoSettings, Capabilities, Lookup, Repository, Wants};
+use rules::RulesCache;
 use crate::post::Verdict;
 use crate::provider::{flow, Entry, Provider, ProviderKind};
 use crate::summary::Summary;
@@ -70,7 +70,7 @@ pub struct Github {
     target: Target,
     /// What this run reads beyond the common lookup (`REQUIRE=mergeable`, the auto settings).
     wants: Wants,
-    needs: Needs,
+    needs: AutoSettings,
     /// Each destination branch's rules, read once per run.
     rules: RulesCache,
 }
@@ -173,11 +173,7 @@ impl Github {
             web,
             target,
             wants: cfg.wants(),
-            needs: Needs {
-                min_approvals: cfg.gate.min_approvals.is_none(),
-                fresh: cfg.gate.fresh_approvals == Freshness::Auto,
-                builds: cfg.gate.required_builds_auto,
-            },
+            needs: cfg.auto(),
             rules: RulesCache::default(),
         })
     }

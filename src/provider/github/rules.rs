@@ -19,39 +19,7 @@ use tokio::sync::OnceCell;
 
 use super::{Github, PER_PAGE};
 use crate::error::{Error, Result};
-use crate::model::Rules;
-
-/// Which of the rules this run needs (each from its own setting).
-#[derive(Debug, Clone, Copy, Default)]
-pub(super) struct Needs {
-    /// `MIN_APPROVALS=auto`.
-    pub min_approvals: bool,
-    /// `FRESH_APPROVALS=auto`.
-    pub fresh: bool,
-    /// `REQUIRED_BUILDS=auto`.
-    pub builds: bool,
-}
-
-impl Needs {
-    pub fn any(self) -> bool {
-        self.min_approvals || self.fresh || self.builds
-    }
-
-    /// The settings asked for, for messages.
-    fn names(self) -> String {
-        let mut out = Vec::new();
-        for (on, name) in [
-            (self.min_approvals, "MIN_APPROVALS=auto"),
-            (self.builds, "REQUIRED_BUILDS=auto"),
-            (self.fresh, "FRESH_APPROVALS=auto"),
-        ] {
-            if on {
-                out.push(name);
-            }
-        }
-        out.join(", ")
-    }
-}
+use crate::model::{AutoSettings, Rules};
 
 /// One rule of `GET .../rules/branches/{branch}`; rule types not used here are skipped.
 #[derive(Debug, Deserialize)]
@@ -147,7 +115,7 @@ impl BranchRules {
 
     /// The rules the gate uses, or exit 3 when the classic protection of a protected branch
     /// was unreadable: then nothing is known about what it requires.
-    pub fn for_needs(&self, needs: Needs) -> Result<Rules> {
+    pub fn for_needs(&self, needs: AutoSettings) -> Result<Rules> {
         if let Some(status) = self.unreadable {
             return Err(Error::Auth {
                 status,
@@ -275,11 +243,11 @@ mod tests {
                 "dismiss_stale_reviews": true}, "required_status_checks": {"contexts": ["ci", "lint"]}}))
             .unwrap(),
         );
-        let r = b.for_needs(Needs::default()).unwrap();
+        let r = b.for_needs(AutoSettings::default()).unwrap();
         assert_eq!(r.min_approvals, Some(2));
         assert_eq!(r.fresh_approvals, Some(true));
         assert_eq!(r.required_builds, ["ci", "lint"]);
         b.unreadable = Some(403);
-        assert!(matches!(b.for_needs(Needs::default()), Err(Error::Auth { status: 403, .. })));
+        assert!(matches!(b.for_needs(AutoSettings::default()), Err(Error::Auth { status: 403, .. })));
     }
 }

@@ -9,32 +9,7 @@ use std::time::{Duration, Instant};
 use super::api::ApiPr;
 use super::Github;
 use crate::error::Result;
-use crate::model::{MergeVeto, PullRequest};
-
-/// GitHub's verdict on one PR, as the PR is normalized with it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(super) struct MergeVerdict {
-    pub mergeable: Option<bool>,
-    pub vetoes: Vec<MergeVeto>,
-    /// Still computing when the wait ran out.
-    pub pending: bool,
-}
-
-impl MergeVerdict {
-    pub fn apply(self, pr: &mut PullRequest) {
-        pr.mergeable = self.mergeable;
-        pr.merge_vetoes = self.vetoes;
-        pr.merge_pending = self.pending;
-    }
-
-    fn blocked(rule: &str, message: String) -> MergeVerdict {
-        MergeVerdict {
-            mergeable: Some(false),
-            vetoes: vec![MergeVeto::new(rule, message)],
-            pending: false,
-        }
-    }
-}
+use crate::model::MergeVerdict;
 
 fn is_open(pr: &ApiPr) -> bool {
     pr.state.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("open"))
