@@ -121,6 +121,26 @@ pub fn without_userinfo(text: &str) -> String {
     }
 }
 
+/// Whether `text` matches `pattern`, where `*` is any run of characters and `?` any one
+/// (nothing else is special). Dynamic programming: no backtracking blow-up on a hostile
+/// pattern.
+pub fn wildcard(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let s: Vec<char> = text.chars().collect();
+    let mut m = vec![vec![false; s.len() + 1]; p.len() + 1];
+    m[p.len()][s.len()] = true;
+    for i in (0..p.len()).rev() {
+        for j in (0..=s.len()).rev() {
+            m[i][j] = match p[i] {
+                '*' => m[i + 1][j] || (j < s.len() && m[i][j + 1]),
+                '?' => j < s.len() && m[i + 1][j + 1],
+                c => j < s.len() && s[j] == c && m[i + 1][j + 1],
+            };
+        }
+    }
+    m[0][0]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,6 +49,19 @@ impl<F: Forge + ?Sized> Listed<F> {
     }
 }
 
+/// A head whose builds are read: a commit id, or a commit on a branch.
+pub(crate) trait SameHead: Clone + std::fmt::Debug {
+    /// Whether two heads are the same (abbreviated commit ids match their full form).
+    fn same(&self, other: &Self) -> bool;
+}
+
+/// A commit id.
+impl SameHead for String {
+    fn same(&self, other: &Self) -> bool {
+        crate::model::same_commit(self, other)
+    }
+}
+
 /// A forge's part of the lookup: its requests and its JSON mapping, nothing else.
 #[allow(async_fn_in_trait)]
 pub(crate) trait Forge {
@@ -57,7 +70,7 @@ pub(crate) trait Forge {
     /// A pull request with its own extra answers (reviews, approvals), ready to normalize.
     type Detail;
     /// Where builds are read: a commit, or a commit on a branch.
-    type Head: Clone + std::fmt::Debug;
+    type Head: SameHead;
     /// One head's build list as the forge sent it (`Default`: none, for a PR without a head).
     type Builds: Default;
 
@@ -70,8 +83,6 @@ pub(crate) trait Forge {
     async fn detail(&self, pr: Self::Pr) -> Result<Self::Detail>;
     /// The head whose builds belong to the PR; `None` when the forge did not send it.
     fn head(detail: &Self::Detail) -> Option<Self::Head>;
-    /// Whether two heads are the same (abbreviated commit ids match their full form).
-    fn same_head(a: &Self::Head, b: &Self::Head) -> bool;
     /// The build list of one head: a missing or malformed list is an error.
     async fn builds(&self, head: &Self::Head) -> Result<Self::Builds>;
     /// The normalized pull request with its builds.
@@ -82,7 +93,7 @@ pub(crate) trait Forge {
 fn missing<F: Forge>(wanted: impl IntoIterator<Item = F::Head>, have: &[(F::Head, Result<F::Builds>)]) -> Vec<F::Head> {
     let mut out: Vec<F::Head> = Vec::new();
     for h in wanted {
-        let known = have.iter().any(|(k, _)| F::same_head(k, &h)) || out.iter().any(|k| F::same_head(k, &h));
+        let known = have.iter().any(|(k, _)| k.same(&h)) || out.iter().any(|k| k.same(&h));
         if !known {
             out.push(h);
         }
@@ -129,7 +140,7 @@ pub(crate) async fn lookup<F: Forge>(forge: &F) -> Result<Lookup> {
         };
         let at = builds
             .iter()
-            .position(|(k, _)| F::same_head(k, &head))
+            .position(|(k, _)| k.same(&head))
             .ok_or_else(|| Error::api(None, format!("no build list was read for head {head:?}")))?;
         match &builds[at].1 {
             Ok(b) => pull_requests.push(forge.normalize(detail, b)?),

@@ -26,6 +26,13 @@ pub(crate) struct Head {
     project_id: String,
 }
 
+/// A PR's builds belong to the PR, not to a commit: the same PR, the same head.
+impl flow::SameHead for Head {
+    fn same(&self, other: &Self) -> bool {
+        self == other
+    }
+}
+
 /// A PR as a list names it.
 pub(crate) struct ListedPr {
     id: u64,
@@ -319,10 +326,6 @@ impl Forge for AzureDevops {
             pr: f.pr.pull_request_id,
             project_id: f.project_id.clone()?,
         })
-    }
-
-    fn same_head(a: &Head, b: &Head) -> bool {
-        a == b
     }
 
     async fn builds(&self, head: &Head) -> Result<PrBuilds> {

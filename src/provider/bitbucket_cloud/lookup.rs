@@ -245,10 +245,6 @@ impl Forge for BitbucketCloud {
         Self::listed_head(pr)
     }
 
-    fn same_head(a: &String, b: &String) -> bool {
-        same_commit(a, b)
-    }
-
     async fn builds(&self, head: &String) -> Result<Vec<BitbucketStatus>> {
         self.commit_statuses(head).await
     }

@@ -117,23 +117,9 @@ struct BranchType {
 }
 
 /// Bitbucket Cloud's branch globs: `*` any run of characters (`/` included) and `?` any one.
-/// Matching more rather than less keeps the gate strict. Dynamic programming: no
-/// backtracking blow-up on a hostile pattern.
+/// Matching more rather than less keeps the gate strict.
 pub(super) fn glob(pattern: &str, branch: &str) -> bool {
-    let p: Vec<char> = pattern.trim().chars().collect();
-    let s: Vec<char> = branch.chars().collect();
-    let mut m = vec![vec![false; s.len() + 1]; p.len() + 1];
-    m[p.len()][s.len()] = true;
-    for i in (0..p.len()).rev() {
-        for j in (0..=s.len()).rev() {
-            m[i][j] = match p[i] {
-                '*' => m[i + 1][j] || (j < s.len() && m[i][j + 1]),
-                '?' => j < s.len() && m[i + 1][j + 1],
-                c => j < s.len() && s[j] == c && m[i + 1][j + 1],
-            };
-        }
-    }
-    m[0][0]
+    crate::text::wildcard(pattern.trim(), branch)
 }
 
 /// The repository's branch restrictions, read once per run.

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::http::Page as HttpPage;
 use crate::model::{LookupKind, PullRequest};
 use crate::provider::flow::{Forge, Listed};
-use crate::provider::{same_commit, server_commit, BitbucketStatus};
+use crate::provider::{server_commit, BitbucketStatus};
 
 /// Page sizes asked for; servers cap `limit` themselves (build statuses at 100).
 const PR_LIMIT: &str = "100";
@@ -176,10 +176,6 @@ impl Forge for BitbucketDatacenter {
 
     fn head(pr: &ApiPr) -> Option<String> {
         Self::listed_head(pr)
-    }
-
-    fn same_head(a: &String, b: &String) -> bool {
-        same_commit(a, b)
     }
 
     async fn builds(&self, head: &String) -> Result<Vec<BitbucketStatus>> {

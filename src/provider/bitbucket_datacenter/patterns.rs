@@ -24,25 +24,7 @@ fn segments_match(p: &[&str], s: &[&str]) -> bool {
             m[i][j] = if p[i] == "**" {
                 m[i + 1][j] || (j < s.len() && m[i][j + 1])
             } else {
-                j < s.len() && m[i + 1][j + 1] && segment_match(p[i], s[j])
-            };
-        }
-    }
-    m[0][0]
-}
-
-/// `*` and `?` within one segment, by dynamic programming.
-fn segment_match(p: &str, s: &str) -> bool {
-    let p: Vec<char> = p.chars().collect();
-    let s: Vec<char> = s.chars().collect();
-    let mut m = vec![vec![false; s.len() + 1]; p.len() + 1];
-    m[p.len()][s.len()] = true;
-    for i in (0..p.len()).rev() {
-        for j in (0..=s.len()).rev() {
-            m[i][j] = match p[i] {
-                '*' => m[i + 1][j] || (j < s.len() && m[i][j + 1]),
-                '?' => j < s.len() && m[i + 1][j + 1],
-                c => j < s.len() && s[j] == c && m[i + 1][j + 1],
+                j < s.len() && m[i + 1][j + 1] && crate::text::wildcard(p[i], s[j])
             };
         }
     }

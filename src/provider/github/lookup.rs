@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::http::Page as HttpPage;
 use crate::model::{Build, LookupKind, PullRequest};
 use crate::provider::flow::{self, Forge, Listed};
-use crate::provider::{same_commit, server_commit};
+use crate::provider::server_commit;
 
 impl Github {
     pub(super) fn repo_url(&self, rest: &[&str]) -> Url {
@@ -182,10 +182,6 @@ impl Forge for Github {
 
     fn head(f: &Fetched) -> Option<String> {
         Self::listed_head(&f.pr)
-    }
-
-    fn same_head(a: &String, b: &String) -> bool {
-        same_commit(a, b)
     }
 
     async fn builds(&self, head: &String) -> Result<Vec<Build>> {

@@ -165,6 +165,13 @@ pub(crate) struct ListedMr {
     head: Option<Head>,
 }
 
+/// The same branch, and the same commit (abbreviated ids match their full form).
+impl flow::SameHead for Head {
+    fn same(&self, other: &Self) -> bool {
+        self.branch == other.branch && same_commit(&self.sha, &other.sha)
+    }
+}
+
 impl Forge for Gitlab {
     type Pr = ListedMr;
     type Detail = Fetched;
@@ -210,10 +217,6 @@ impl Forge for Gitlab {
 
     fn head(f: &Fetched) -> Option<Head> {
         Head::of(f.mr.sha.as_deref(), f.mr.source_branch.as_deref())
-    }
-
-    fn same_head(a: &Head, b: &Head) -> bool {
-        a.branch == b.branch && same_commit(&a.sha, &b.sha)
     }
 
     async fn builds(&self, head: &Head) -> Result<Vec<ApiStatus>> {
