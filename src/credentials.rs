@@ -50,6 +50,17 @@ pub struct Form {
     pub sent_as: &'static str,
 }
 
+impl Form {
+    /// The form `name`, made of `variables`, sent as `sent_as`.
+    pub const fn new(name: &'static str, variables: &'static [&'static str], sent_as: &'static str) -> Form {
+        Form {
+            name,
+            variables,
+            sent_as,
+        }
+    }
+}
+
 /// A ready-to-send authentication header. The header value is marked sensitive so that
 /// hyper and reqwest never print it either.
 #[derive(Clone)]
@@ -166,11 +177,7 @@ pub fn secret_var(vars: &crate::env::Vars, name: &str) -> Option<Secret> {
 mod tests {
     use super::*;
 
-    const TEST_FORM: Form = Form {
-        name: "access token",
-        variables: &["X"],
-        sent_as: "Authorization: Bearer",
-    };
+    const TEST_FORM: Form = Form::new("access token", &["X"], "Authorization: Bearer");
 
     #[test]
     fn secret_never_prints() {

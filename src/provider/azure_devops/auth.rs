@@ -8,18 +8,14 @@ use crate::error::{Error, Result};
 use crate::http::AuthHint;
 
 /// The access token of the job (`SYSTEM_ACCESSTOKEN`), sent as Bearer.
-pub const ACCESS_TOKEN: Form = Form {
-    name: "job access token",
-    variables: &["SYSTEM_ACCESSTOKEN"],
-    sent_as: "Authorization: Bearer",
-};
+pub const ACCESS_TOKEN: Form = Form::new("job access token", &["SYSTEM_ACCESSTOKEN"], "Authorization: Bearer");
 
 /// A personal access token (`AZURE_DEVOPS_PAT`), sent as Basic with an empty user name.
-pub const PAT: Form = Form {
-    name: "personal access token",
-    variables: &["AZURE_DEVOPS_PAT"],
-    sent_as: "Authorization: Basic (empty user name)",
-};
+pub const PAT: Form = Form::new(
+    "personal access token",
+    &["AZURE_DEVOPS_PAT"],
+    "Authorization: Basic (empty user name)",
+);
 
 /// How to map the job's token into the step's environment.
 pub(super) const MAP_IT: &str = "map it into the step's environment (env: SYSTEM_ACCESSTOKEN: $(System.AccessToken)): \

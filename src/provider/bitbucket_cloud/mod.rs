@@ -70,26 +70,22 @@ pub struct BitbucketCloud {
 }
 
 /// Credential forms, in the order they are tried (SPEC "Credentials").
-pub const ACCESS_TOKEN: Form = Form {
-    name: "access token",
-    variables: &["BITBUCKET_ACCESS_TOKEN"],
-    sent_as: "Authorization: Bearer",
-};
-pub const API_TOKEN: Form = Form {
-    name: "API token",
-    variables: &["BITBUCKET_EMAIL", "BITBUCKET_API_TOKEN"],
-    sent_as: "Authorization: Basic email:api_token",
-};
-pub const OAUTH: Form = Form {
-    name: "OAuth consumer",
-    variables: &["BITBUCKET_OAUTH_CLIENT_ID", "BITBUCKET_OAUTH_CLIENT_SECRET"],
-    sent_as: "exchanged (client credentials grant) for an Authorization: Bearer token",
-};
-pub const APP_PASSWORD: Form = Form {
-    name: "app password",
-    variables: &["BITBUCKET_USERNAME", "BITBUCKET_APP_PASSWORD"],
-    sent_as: "Authorization: Basic username:app_password (refused by Bitbucket Cloud since July 2026)",
-};
+pub const ACCESS_TOKEN: Form = Form::new("access token", &["BITBUCKET_ACCESS_TOKEN"], "Authorization: Bearer");
+pub const API_TOKEN: Form = Form::new(
+    "API token",
+    &["BITBUCKET_EMAIL", "BITBUCKET_API_TOKEN"],
+    "Authorization: Basic email:api_token",
+);
+pub const OAUTH: Form = Form::new(
+    "OAuth consumer",
+    &["BITBUCKET_OAUTH_CLIENT_ID", "BITBUCKET_OAUTH_CLIENT_SECRET"],
+    "exchanged (client credentials grant) for an Authorization: Bearer token",
+);
+pub const APP_PASSWORD: Form = Form::new(
+    "app password",
+    &["BITBUCKET_USERNAME", "BITBUCKET_APP_PASSWORD"],
+    "Authorization: Basic username:app_password (refused by Bitbucket Cloud since July 2026)",
+);
 
 /// Bitbucket Cloud in the registry (`provider::registry::FORGES`).
 pub static ENTRY: Entry = Entry {

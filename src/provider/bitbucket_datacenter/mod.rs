@@ -158,16 +158,12 @@ impl BitbucketDatacenter {
 }
 
 /// Credential forms, in the order they are tried (SPEC "Credentials").
-pub const ACCESS_TOKEN: Form = Form {
-    name: "HTTP access token",
-    variables: &["BITBUCKET_ACCESS_TOKEN"],
-    sent_as: "Authorization: Bearer",
-};
-pub const PASSWORD: Form = Form {
-    name: "password",
-    variables: &["BITBUCKET_USERNAME", "BITBUCKET_PASSWORD"],
-    sent_as: "Authorization: Basic username:password (where the server allows Basic authentication)",
-};
+pub const ACCESS_TOKEN: Form = Form::new("HTTP access token", &["BITBUCKET_ACCESS_TOKEN"], "Authorization: Bearer");
+pub const PASSWORD: Form = Form::new(
+    "password",
+    &["BITBUCKET_USERNAME", "BITBUCKET_PASSWORD"],
+    "Authorization: Basic username:password (where the server allows Basic authentication)",
+);
 
 /// Bitbucket Data Center in the registry (`provider::registry::FORGES`).
 pub static ENTRY: Entry = Entry {

@@ -181,11 +181,7 @@ impl Github {
 }
 
 /// The credential form (SPEC "Credentials").
-pub const TOKEN: Form = Form {
-    name: "token",
-    variables: &["GITHUB_TOKEN"],
-    sent_as: "Authorization: Bearer",
-};
+pub const TOKEN: Form = Form::new("token", &["GITHUB_TOKEN"], "Authorization: Bearer");
 
 /// GitHub in the registry (`provider::registry::FORGES`).
 pub static ENTRY: Entry = Entry {

@@ -270,11 +270,7 @@ impl Gitlab {
 }
 
 /// The credential form (SPEC "Credentials").
-pub const TOKEN: Form = Form {
-    name: "access token",
-    variables: &["GITLAB_TOKEN"],
-    sent_as: "PRIVATE-TOKEN header",
-};
+pub const TOKEN: Form = Form::new("access token", &["GITLAB_TOKEN"], "PRIVATE-TOKEN header");
 
 /// GitLab in the registry (`provider::registry::FORGES`).
 pub static ENTRY: Entry = Entry {
