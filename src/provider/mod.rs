@@ -173,6 +173,62 @@ pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(what: &str, body: &[u8]
     crate::http::parse_json(what, None, &reqwest::header::HeaderMap::new(), body)
 }
 
+/// A Bitbucket pull request as Cloud or Data Center sends it, for the standalone parsers.
+pub(crate) trait BitbucketPr: serde::de::DeserializeOwned {
+    /// The normalized pull request with these builds (the lookup's own normalization).
+    fn normalize(self, statuses: &[BitbucketStatus]) -> Result<crate::model::PullRequest>;
+}
+
+/// One Bitbucket answer parsed as the lookup parses it, without the request: a page of pull
+/// requests (`values` takes the list out of the forge's page type), one pull request, or a
+/// page of build statuses. Any other answer is an `Error::Api`; it never panics, whatever the
+/// bytes. The forges' public `parse_*` functions, which property tests and fuzzing call, are
+/// these.
+pub(crate) mod bitbucket_parse {
+    use super::{parse_body, BitbucketPr, BitbucketStatus};
+    use crate::error::Result;
+    use crate::model::{Build, PullRequest};
+    use serde::de::DeserializeOwned;
+
+    /// A page of pull requests, normalized without builds.
+    pub(crate) fn pull_requests<P: DeserializeOwned, Pr: BitbucketPr>(
+        body: &[u8],
+        values: fn(P) -> Vec<Pr>,
+    ) -> Result<Vec<PullRequest>> {
+        let page: P = parse_body("a page of pull requests", body)?;
+        values(page).into_iter().map(|p| p.normalize(&[])).collect()
+    }
+
+    /// One pull request, normalized without builds.
+    pub(crate) fn pull_request<Pr: BitbucketPr>(body: &[u8]) -> Result<PullRequest> {
+        parse_body::<Pr>("a pull request", body)?.normalize(&[])
+    }
+
+    /// A page of build statuses.
+    pub(crate) fn statuses<P: DeserializeOwned>(
+        body: &[u8],
+        values: fn(P) -> Vec<BitbucketStatus>,
+    ) -> Result<Vec<Build>> {
+        let page: P = parse_body("a page of build statuses", body)?;
+        Ok(values(page).iter().map(BitbucketStatus::build).collect())
+    }
+}
+
+/// `BITBUCKET_REPO_SLUG`, checked the same way on Cloud and Data Center.
+pub(crate) fn bitbucket_slug(slug: &str) -> Result<String> {
+    crate::config::path_segment(
+        "BITBUCKET_REPO_SLUG",
+        slug,
+        |c| c.is_ascii_alphanumeric() || "-_.".contains(c),
+        "use the repository slug: letters, digits, '-', '_' and '.'",
+    )
+}
+
+/// `BITBUCKET_PR_ID` when it is set, on Cloud and Data Center.
+pub(crate) fn bitbucket_pr_id(value: Option<&str>) -> Result<Option<u64>> {
+    value.map(|v| crate::config::pr_id("BITBUCKET_PR_ID", v)).transpose()
+}
+
 /// A Bitbucket build status, as Cloud (`commitstatus`) and Data Center (build-status API) both
 /// send it: the same four members, the same state names.
 #[derive(Debug, serde::Deserialize)]

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use super::FORGE;
 use crate::error::{Error, Result};
 use crate::model::{Build, PrState, PullRequest, ReviewState, Reviewer};
-use crate::provider::{parse_body, BitbucketStatus};
+use crate::provider::{bitbucket_parse, BitbucketPr, BitbucketStatus};
 
 /// The PR fields the summary needs; `values.` is prefixed for list answers.
 pub(super) const PR_FIELDS: [&str; 24] = [
@@ -154,7 +154,10 @@ impl ApiPr {
         self.source.as_ref()?.commit.as_ref()?.hash.as_deref()
     }
 
-    pub(super) fn normalize(self, statuses: &[BitbucketStatus]) -> Result<PullRequest> {
+}
+
+impl BitbucketPr for ApiPr {
+    fn normalize(self, statuses: &[BitbucketStatus]) -> Result<PullRequest> {
         let state = match self.state.as_deref().map(str::to_ascii_uppercase).as_deref() {
             Some("OPEN") => PrState::Open,
             Some("MERGED") => PrState::Merged,
@@ -222,17 +225,15 @@ impl ApiPr {
 /// into normalized pull requests without builds. Any answer that is not such a page is an
 /// `Error::Api`; it never panics, whatever the bytes.
 pub fn parse_pull_request_page(body: &[u8]) -> Result<Vec<PullRequest>> {
-    let page: Page<ApiPr> = parse_body("a page of pull requests", body)?;
-    page.values.into_iter().map(|p| p.normalize(&[])).collect()
+    bitbucket_parse::pull_requests(body, |p: Page<ApiPr>| p.values)
 }
 
 /// Parses one pull request (`/pullrequests/{id}`) into a normalized pull request without builds.
 pub fn parse_pull_request(body: &[u8]) -> Result<PullRequest> {
-    parse_body::<ApiPr>("a pull request", body)?.normalize(&[])
+    bitbucket_parse::pull_request::<ApiPr>(body)
 }
 
 /// Parses one page of build statuses (`/commit/{commit}/statuses`) into builds.
 pub fn parse_status_page(body: &[u8]) -> Result<Vec<Build>> {
-    let page: Page<BitbucketStatus> = parse_body("a page of build statuses", body)?;
-    Ok(page.values.iter().map(BitbucketStatus::build).collect())
+    bitbucket_parse::statuses(body, |p: Page<BitbucketStatus>| p.values)
 }

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::http::Page as HttpPage;
 use crate::model::{LookupKind, PullRequest};
 use crate::provider::flow::{self, Forge, Listed};
-use crate::provider::{same_commit, server_commit, BitbucketStatus};
+use crate::provider::{BitbucketPr, same_commit, server_commit, BitbucketStatus};
 
 /// `size` (the list's total, when Bitbucket counts it) lets `Http::paginate` check the pages.
 const STATUS_FIELDS: &str = "next,size,values.key,values.name,values.state,values.url";

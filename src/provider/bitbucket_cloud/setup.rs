@@ -6,6 +6,7 @@ use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
 
 use super::{BitbucketCloud, ACCESS_TOKEN, API_TOKEN, APP_PASSWORD, DEFAULT_API, DEFAULT_TOKEN_URL, FORGE, OAUTH};
+use crate::provider::{bitbucket_pr_id, bitbucket_slug};
 use crate::config::{self, Config, Problems, Vars};
 use crate::credentials::{secret_var, Auth, Form, Redactor, Secret};
 use crate::error::{Error, Result};
@@ -37,10 +38,6 @@ pub(super) struct OAuthClient {
 
 fn workspace_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "-_.{}".contains(c)
-}
-
-fn slug_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "-_.".contains(c)
 }
 
 /// A credential ready to send, or an OAuth consumer still to be exchanged for one.
@@ -132,20 +129,8 @@ impl BitbucketCloud {
                 "use the workspace ID: letters, digits, '-', '_', '.', or a {uuid}",
             )
         }));
-        let slug = problems.check(need(&env.bitbucket_repo_slug, "BITBUCKET_REPO_SLUG").and_then(|s| {
-            config::path_segment(
-                "BITBUCKET_REPO_SLUG",
-                &s,
-                slug_char,
-                "use the repository slug: letters, digits, '-', '_' and '.'",
-            )
-        }));
-        let pr_id = problems.check(
-            env.bitbucket_pr_id
-                .as_deref()
-                .map(|v| config::pr_id("BITBUCKET_PR_ID", v))
-                .transpose(),
-        );
+        let slug = problems.check(need(&env.bitbucket_repo_slug, "BITBUCKET_REPO_SLUG").and_then(|s| bitbucket_slug(&s)));
+        let pr_id = problems.check(bitbucket_pr_id(env.bitbucket_pr_id.as_deref()));
         // A PR id, even an invalid one (named above), means the commit is not needed.
         let commit = problems.check(match (&env.bitbucket_commit, env.bitbucket_pr_id.is_some()) {
             (Some(c), _) => config::commit("BITBUCKET_COMMIT", c).map(Some),

@@ -9,7 +9,7 @@ use crate::model::MergeVerdict;
 use super::FORGE;
 use crate::error::{Error, Result};
 use crate::model::{Build, PrState, PullRequest, ReviewState, Reviewer};
-use crate::provider::{parse_body, server_commit, BitbucketStatus};
+use crate::provider::{bitbucket_parse, BitbucketPr, server_commit, BitbucketStatus};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -145,7 +145,10 @@ impl ApiPr {
         self.from_ref.as_ref()?.latest_commit.as_deref()
     }
 
-    pub(super) fn normalize(self, builds: &[BitbucketStatus]) -> Result<PullRequest> {
+}
+
+impl BitbucketPr for ApiPr {
+    fn normalize(self, builds: &[BitbucketStatus]) -> Result<PullRequest> {
         let state = match self.state.as_deref().map(str::to_ascii_uppercase).as_deref() {
             Some("OPEN") => PrState::Open,
             Some("MERGED") => PrState::Merged,
@@ -217,20 +220,18 @@ impl ApiPr {
 /// shape as `.../pull-requests`) into normalized pull requests without builds. Any answer that
 /// is not such a page is an `Error::Api`; it never panics, whatever the bytes.
 pub fn parse_pull_request_page(body: &[u8]) -> Result<Vec<PullRequest>> {
-    let page: Page<ApiPr> = parse_body("a page of pull requests", body)?;
-    page.values.into_iter().map(|p| p.normalize(&[])).collect()
+    bitbucket_parse::pull_requests(body, |p: Page<ApiPr>| p.values)
 }
 
 /// Parses one pull request (`.../pull-requests/{id}`) into a normalized pull request without
 /// builds.
 pub fn parse_pull_request(body: &[u8]) -> Result<PullRequest> {
-    parse_body::<ApiPr>("a pull request", body)?.normalize(&[])
+    bitbucket_parse::pull_request::<ApiPr>(body)
 }
 
 /// Parses one page of build statuses (`/rest/build-status/latest/commits/{commit}`) into builds.
 pub fn parse_build_status_page(body: &[u8]) -> Result<Vec<Build>> {
-    let page: Page<BitbucketStatus> = parse_body("a page of build statuses", body)?;
-    Ok(page.values.iter().map(BitbucketStatus::build).collect())
+    bitbucket_parse::statuses(body, |p: Page<BitbucketStatus>| p.values)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::http::Page as HttpPage;
 use crate::model::{LookupKind, PullRequest};
 use crate::provider::flow::{Forge, Listed};
-use crate::provider::{server_commit, BitbucketStatus};
+use crate::provider::{BitbucketPr, server_commit, BitbucketStatus};
 
 /// Page sizes asked for; servers cap `limit` themselves (build statuses at 100).
 const PR_LIMIT: &str = "100";

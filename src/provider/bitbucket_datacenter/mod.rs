@@ -30,7 +30,7 @@ use crate::http::Http;
 use crate::model::{AutoSettings, Lookup, Repository, Wants};
 use crate::post::Verdict;
 use crate::provider::flow;
-use crate::provider::{Entry, Provider, ProviderKind};
+use crate::provider::{bitbucket_pr_id, bitbucket_slug, Entry, Provider, ProviderKind};
 
 mod api;
 mod lookup;
@@ -42,7 +42,7 @@ mod verdict;
 
 pub use api::{parse_build_status_page, parse_pull_request, parse_pull_request_page};
 use rules::RepoRules;
-use setup::{auth_hint, credentials, project_key, server_url, slug_char};
+use setup::{auth_hint, credentials, project_key, server_url};
 
 const FORGE: &str = "Bitbucket Data Center";
 /// What a credential needs, for messages.
@@ -109,21 +109,9 @@ impl BitbucketDatacenter {
                 "BITBUCKET_REPO_SLUG",
                 "the repository slug (the <slug> in /projects/KEY/repos/<slug>)",
             )
-            .and_then(|s| {
-                config::path_segment(
-                    "BITBUCKET_REPO_SLUG",
-                    &s,
-                    slug_char,
-                    "use the repository slug: letters, digits, '-', '_' and '.'",
-                )
-            }),
+            .and_then(|s| bitbucket_slug(&s)),
         );
-        let pr_id = problems.check(
-            env.bitbucket_pr_id
-                .as_deref()
-                .map(|v| config::pr_id("BITBUCKET_PR_ID", v))
-                .transpose(),
-        );
+        let pr_id = problems.check(bitbucket_pr_id(env.bitbucket_pr_id.as_deref()));
         // A PR id, even an invalid one (named above), means the commit is not needed.
         let commit = problems.check(match (&env.bitbucket_commit, &env.git_commit) {
             (Some(c), _) => config::commit("BITBUCKET_COMMIT", c).map(Some),

@@ -32,10 +32,6 @@ pub(super) fn project_key(value: &str) -> Result<String> {
     Ok(v.to_string())
 }
 
-pub(super) fn slug_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "-_.".contains(c)
-}
-
 /// The server's base URL. A pasted REST URL (`.../rest/api/1.0`) is taken back to the base.
 pub(super) fn server_url(text: &str) -> Result<Url> {
     let trimmed = text.trim().trim_end_matches('/');
