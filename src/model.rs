@@ -29,6 +29,8 @@ pub struct Capabilities {
 impl Capabilities {
     /// Everything the model holds.
     pub const ALL: Capabilities = Capabilities { tasks: true };
+    /// Everything but tasks (GitHub, GitLab, Azure Repos): `no-open-tasks` is refused there.
+    pub const NO_TASKS: Capabilities = Capabilities { tasks: false };
 }
 
 impl Default for Capabilities {

@@ -241,9 +241,7 @@ impl Provider for Github {
 
     /// GitHub has no tasks: `no-open-tasks` could never be answered.
     fn capabilities(&self) -> Capabilities {
-        let mut caps = Capabilities::ALL;
-        caps.tasks = false;
-        caps
+        Capabilities::NO_TASKS
     }
 
     fn http(&self) -> Option<&Http> {

@@ -317,9 +317,7 @@ impl Provider for Gitlab {
 
     /// GitLab has no tasks to count: `no-open-tasks` could never be answered.
     fn capabilities(&self) -> Capabilities {
-        let mut caps = Capabilities::ALL;
-        caps.tasks = false;
-        caps
+        Capabilities::NO_TASKS
     }
 
     fn http(&self) -> Option<&Http> {
