@@ -243,6 +243,13 @@ fn warn(why: &str, redactor: &Redactor) {
     eprintln!("pr-status: warning: the verdict was not posted: {line}");
 }
 
+/// A forge's `POST_RESULT`: posts the decided verdict once (docs/post-result.md); a refusal
+/// names the write permission it needs (`refused`).
+#[allow(async_fn_in_trait)]
+pub(crate) trait Post {
+    async fn post(&self, verdict: &Verdict) -> Result<()>;
+}
+
 /// What a provider without a forge (the demo) answers.
 pub fn nowhere(kind: &str) -> Result<()> {
     Err(Error::config(format!(

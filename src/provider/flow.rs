@@ -22,7 +22,8 @@ use std::collections::BTreeSet;
 use futures_util::future::join_all;
 
 use crate::error::{Error, Result};
-use crate::model::{Lookup, LookupKind, PullRequest};
+use crate::model::{Capabilities, Lookup, LookupKind, PullRequest};
+use crate::provider::{ProviderKind, Site};
 
 /// What a forge's list request found.
 pub(crate) struct Listed<F: Forge + ?Sized> {
@@ -62,9 +63,14 @@ impl SameHead for String {
     }
 }
 
-/// A forge's part of the lookup: its requests and its JSON mapping, nothing else.
+/// A forge's part of the lookup: its requests and its JSON mapping, nothing else. Every
+/// `Forge` that posts (`post::Post`) is a `Provider` (`provider`'s one implementation).
 #[allow(async_fn_in_trait)]
 pub(crate) trait Forge {
+    /// Its registry entry (`provider::Entry`).
+    const ENTRY: ProviderKind;
+    /// What it can report at all (`Provider::capabilities`): everything, unless said otherwise.
+    const CAPABILITIES: Capabilities = Capabilities::ALL;
     /// A pull request as the list sent it.
     type Pr;
     /// A pull request with its own extra answers (reviews, approvals), ready to normalize.
@@ -87,6 +93,17 @@ pub(crate) trait Forge {
     async fn builds(&self, head: &Self::Head) -> Result<Self::Builds>;
     /// The normalized pull request with its builds.
     fn normalize(&self, detail: Self::Detail, builds: &Self::Builds) -> Result<PullRequest>;
+    /// The repository and commit as the summary names them, and the HTTP client.
+    fn site(&self) -> Site<'_>;
+
+    /// The whole lookup (`Provider::lookup`): this flow, to which a forge may add its
+    /// repository rules.
+    async fn find(&mut self) -> Result<Lookup>
+    where
+        Self: Sized,
+    {
+        lookup(&*self).await
+    }
 }
 
 /// Heads in `wanted` that are not in `have` yet, each once.
@@ -152,6 +169,22 @@ pub(crate) async fn lookup<F: Forge>(forge: &F) -> Result<Lookup> {
         }
     }
     Ok(Lookup { kind, pull_requests })
+}
+
+/// The lookup, with something that does not depend on the list (a forge's repository rules)
+/// read at the same time when `beside` is given, so that it costs no extra round trip. The
+/// lookup's own error comes first.
+pub(crate) async fn lookup_beside<F: Forge, T>(
+    forge: &F,
+    beside: Option<impl std::future::Future<Output = Result<T>>>,
+) -> Result<(Lookup, Option<T>)> {
+    match beside {
+        Some(read) => {
+            let (found, read) = tokio::join!(lookup(forge), read);
+            Ok((found?, Some(read?)))
+        }
+        None => Ok((lookup(forge).await?, None)),
+    }
 }
 
 /// A build list that could not be read: a 404 says so in the one wording every forge shares

@@ -35,7 +35,7 @@ use crate::credentials::Form;
 use crate::error::Result;
 use crate::http::Http;
 use crate::model::{Capabilities, Lookup, Repository};
-use crate::post::Verdict;
+use crate::post::{Post, Verdict};
 use crate::summary::Summary;
 
 /// Which provider answers: its registry entry. Compared by name.
@@ -160,6 +160,41 @@ impl<P: Provider> DynProvider for P {
     }
     fn post_result<'a>(&'a self, verdict: &'a Verdict) -> LocalBoxFuture<'a, Result<()>> {
         Box::pin(Provider::post_result(self, verdict))
+    }
+}
+
+/// What a forge tells the step before its lookup (`flow::Forge::site`): the repository and
+/// commit the summary shows, and the HTTP client.
+pub(crate) struct Site<'a> {
+    pub repository: Repository,
+    /// The commit being looked up, when known before the lookup.
+    pub commit: Option<String>,
+    pub http: &'a Http,
+}
+
+/// Every forge is a `Provider` through its part of the lookup (`flow::Forge`) and its
+/// `POST_RESULT` (`post::Post`): written once, here.
+impl<F: flow::Forge + Post> Provider for F {
+    fn kind(&self) -> ProviderKind {
+        F::ENTRY
+    }
+    fn repository(&self) -> Repository {
+        self.site().repository
+    }
+    fn commit(&self) -> Option<String> {
+        self.site().commit
+    }
+    fn capabilities(&self) -> Capabilities {
+        F::CAPABILITIES
+    }
+    fn http(&self) -> Option<&Http> {
+        Some(self.site().http)
+    }
+    async fn lookup(&mut self) -> Result<Lookup> {
+        self.find().await
+    }
+    async fn post_result(&self, verdict: &Verdict) -> Result<()> {
+        Post::post(self, verdict).await
     }
 }
 

@@ -11,8 +11,9 @@ use super::rules::{ApiIteration, ApiThread};
 use super::{auth_hint, AzureDevops, API_PREVIEW, API_VERSION, FORGE};
 use crate::error::{Error, Result};
 use crate::http::{Page, Response};
-use crate::model::{LookupKind, PullRequest};
+use crate::model::{Capabilities, LookupKind, PullRequest, Repository};
 use crate::provider::flow::{self, Forge, Listed};
+use crate::provider::{ProviderKind, Site};
 use crate::provider::same_commit;
 
 /// The PR list's page size (the fallback when the pull request query does not answer).
@@ -281,6 +282,9 @@ fn with_param(url: &Url, name: &str, value: &str) -> Url {
 }
 
 impl Forge for AzureDevops {
+    const ENTRY: ProviderKind = &super::ENTRY;
+    /// It has no tasks to count: `no-open-tasks` could never be answered.
+    const CAPABILITIES: Capabilities = Capabilities::NO_TASKS;
     type Pr = ListedPr;
     type Detail = Fetched;
     type Head = Head;
@@ -345,5 +349,16 @@ impl Forge for AzureDevops {
         );
         self.apply(&mut pr, &f, builds)?;
         Ok(pr)
+    }
+
+    fn site(&self) -> Site<'_> {
+        Site {
+            repository: Repository {
+                full_name: format!("{}/{}", self.project, self.name),
+                url: Some(self.web()),
+            },
+            commit: self.commit.clone(),
+            http: &self.http,
+        }
     }
 }

@@ -43,8 +43,8 @@ use crate::config::{self, Config, Problems, Vars};
 use crate::credentials::{Form, Redactor};
 use crate::error::{Error, Result};
 use crate::http::Http;
-use crate::model::{Capabilities, Lookup, Repository, Wants};
-use crate::provider::{flow, Entry, Provider, ProviderKind};
+use crate::model::Wants;
+use crate::provider::Entry;
 
 pub use auth::{ACCESS_TOKEN, PAT};
 use auth::{auth_hint, credential};
@@ -293,40 +293,6 @@ pub fn build_run(vars: &Vars) -> Option<OwnRun> {
 fn links_to_build(url: &str, id: &str) -> bool {
     let Ok(url) = Url::parse(url) else { return false };
     url.path().ends_with("/_build/results") && url.query_pairs().any(|(k, v)| k.eq_ignore_ascii_case("buildId") && v == id)
-}
-
-impl Provider for AzureDevops {
-    fn kind(&self) -> ProviderKind {
-        &ENTRY
-    }
-
-    fn repository(&self) -> Repository {
-        Repository {
-            full_name: format!("{}/{}", self.project, self.name),
-            url: Some(self.web()),
-        }
-    }
-
-    fn commit(&self) -> Option<String> {
-        self.commit.clone()
-    }
-
-    /// Azure Repos has no tasks to count: `no-open-tasks` could never be answered.
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::NO_TASKS
-    }
-
-    fn http(&self) -> Option<&Http> {
-        Some(&self.http)
-    }
-
-    async fn lookup(&mut self) -> Result<Lookup> {
-        flow::lookup(&*self).await
-    }
-
-    async fn post_result(&self, verdict: &crate::post::Verdict) -> Result<()> {
-        self.post_status(verdict).await
-    }
 }
 
 #[cfg(test)]

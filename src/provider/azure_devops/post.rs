@@ -7,7 +7,7 @@ use serde_json::json;
 use super::AzureDevops;
 use crate::error::Result;
 use crate::model::Outcome;
-use crate::post::{self, Verdict};
+use crate::post::{self, Post, Verdict};
 
 /// What posting a status needs, for a refusal.
 const POST_NEEDS: &str = "a token that may write statuses: for SYSTEM_ACCESSTOKEN the build service identity needs \
@@ -16,10 +16,10 @@ const POST_NEEDS: &str = "a token that may write statuses: for SYSTEM_ACCESSTOKE
 /// The longest description kept.
 const MAX_DESCRIPTION: usize = 255;
 
-impl AzureDevops {
+impl Post for AzureDevops {
     /// `POST .../pullrequests/{id}/statuses` (or `.../commits/{sha}/statuses`): state
     /// succeeded, failed or pending, context name `pr-status`.
-    pub(super) async fn post_status(&self, v: &Verdict) -> Result<()> {
+    async fn post(&self, v: &Verdict) -> Result<()> {
         let state = match v.outcome {
             Outcome::Pass => "succeeded",
             Outcome::Fail => "failed",

@@ -10,8 +10,9 @@ use super::api::{ApiPr, Page, PR_FIELDS};
 use super::{BitbucketCloud, FORGE};
 use crate::error::{Error, Result};
 use crate::http::Page as HttpPage;
-use crate::model::{LookupKind, PullRequest};
+use crate::model::{Lookup, LookupKind, PullRequest, Repository};
 use crate::provider::flow::{self, Forge, Listed};
+use crate::provider::{ProviderKind, Site};
 use crate::provider::{BitbucketPr, same_commit, server_commit, BitbucketStatus};
 
 /// `size` (the list's total, when Bitbucket counts it) lets `Http::paginate` check the pages.
@@ -172,6 +173,7 @@ fn statuses_unreadable(e: Error, commit: &str) -> Error {
 }
 
 impl Forge for BitbucketCloud {
+    const ENTRY: ProviderKind = &super::ENTRY;
     type Pr = ApiPr;
     type Detail = ApiPr;
     type Head = String;
@@ -257,5 +259,33 @@ impl Forge for BitbucketCloud {
             }
         }
         pr.normalize(statuses)
+    }
+
+    fn site(&self) -> Site<'_> {
+        let (workspace, slug) = (&self.workspace, &self.slug);
+        Site {
+            repository: Repository {
+                full_name: format!("{workspace}/{slug}"),
+                url: Some(format!("https://bitbucket.org/{workspace}/{slug}")),
+            },
+            commit: self.commit.clone(),
+            http: &self.http,
+        }
+    }
+
+    /// The flow, with the repository's rules read beside its first round trip (once), and the
+    /// verdict and approvals judged after it.
+    async fn find(&mut self) -> Result<Lookup> {
+        self.exchange_oauth().await?;
+        let rules_wanted = self.wants.verdict || self.wants.rules;
+        let unread = rules_wanted && self.rules.is_none();
+        let (mut found, read) = flow::lookup_beside(&*self, unread.then(|| self.read_rules())).await?;
+        if read.is_some() {
+            self.rules = read;
+        }
+        if rules_wanted || self.wants.freshness {
+            self.judge(&mut found.pull_requests).await?;
+        }
+        Ok(found)
     }
 }

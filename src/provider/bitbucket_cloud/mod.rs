@@ -22,12 +22,9 @@ use std::sync::Mutex;
 use crate::ci::{self, CurrentRun, OwnRun};
 use crate::config::Vars;
 use crate::credentials::Form;
-use crate::error::Result;
 use crate::http::Http;
-use crate::model::{Freshness, Lookup, Repository, Wants};
-use crate::post::Verdict;
-use crate::provider::flow;
-use crate::provider::{Entry, Provider, ProviderKind};
+use crate::model::{Freshness, Wants};
+use crate::provider::Entry;
 
 mod api;
 mod lookup;
@@ -126,48 +123,4 @@ pub fn pipelines_run(vars: &Vars) -> Option<OwnRun> {
                 || ci::has_segment_pair(url, "results", n)
         },
     })
-}
-
-impl Provider for BitbucketCloud {
-    fn kind(&self) -> ProviderKind {
-        &ENTRY
-    }
-
-    fn repository(&self) -> Repository {
-        Repository {
-            full_name: format!("{}/{}", self.workspace, self.slug),
-            url: Some(format!("https://bitbucket.org/{}/{}", self.workspace, self.slug)),
-        }
-    }
-
-    fn commit(&self) -> Option<String> {
-        self.commit.clone()
-    }
-
-    fn http(&self) -> Option<&Http> {
-        Some(&self.http)
-    }
-
-    async fn lookup(&mut self) -> Result<Lookup> {
-        self.exchange_oauth().await?;
-        let rules_wanted = self.wants.verdict || self.wants.rules;
-        let (found, read) = if rules_wanted && self.rules.is_none() {
-            let (found, read) = tokio::join!(flow::lookup(&*self), self.read_rules());
-            (found, Some(read))
-        } else {
-            (flow::lookup(&*self).await, None)
-        };
-        let mut found = found?;
-        if let Some(read) = read {
-            self.rules = Some(read?);
-        }
-        if rules_wanted || self.wants.freshness {
-            self.judge(&mut found.pull_requests).await?;
-        }
-        Ok(found)
-    }
-
-    async fn post_result(&self, verdict: &Verdict) -> Result<()> {
-        self.post_report(verdict).await
-    }
 }

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::BitbucketCloud;
 use crate::error::Result;
 use crate::model::Outcome;
-use crate::post::{self, Verdict};
+use crate::post::{self, Post, Verdict};
 
 /// What writing a report needs, for a refusal. Bitbucket's API description lists the read
 /// scope for this call; a token refused with it is offered the write scope to try.
@@ -15,10 +15,10 @@ const POST_NEEDS: &str = "a token that may write Code Insights reports: Bitbucke
                           `repository` (API tokens: `read:repository:bitbucket`) for PUT .../commit/{commit}/reports/{reportId}; \
                           if the token has it, give it `repository:write` (API tokens: `write:repository:bitbucket`)";
 
-impl BitbucketCloud {
+impl Post for BitbucketCloud {
     /// `PUT /2.0/repositories/{workspace}/{slug}/commit/{sha}/reports/pr-status`: result
     /// PASSED, FAILED or PENDING, the gate's message as details, the data rows, the CI run.
-    pub(super) async fn post_report(&self, v: &Verdict) -> Result<()> {
+    async fn post(&self, v: &Verdict) -> Result<()> {
         let result = match v.outcome {
             Outcome::Pass => "PASSED",
             Outcome::Fail => "FAILED",

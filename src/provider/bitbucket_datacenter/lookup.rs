@@ -7,8 +7,9 @@ use super::api::{ApiPr, Page};
 use super::{BitbucketDatacenter, FORGE};
 use crate::error::{Error, Result};
 use crate::http::Page as HttpPage;
-use crate::model::{LookupKind, PullRequest};
-use crate::provider::flow::{Forge, Listed};
+use crate::model::{Lookup, LookupKind, PullRequest, Repository};
+use crate::provider::flow::{self, Forge, Listed};
+use crate::provider::{ProviderKind, Site};
 use crate::provider::{BitbucketPr, server_commit, BitbucketStatus};
 
 /// Page sizes asked for; servers cap `limit` themselves (build statuses at 100).
@@ -111,6 +112,7 @@ impl BitbucketDatacenter {
 }
 
 impl Forge for BitbucketDatacenter {
+    const ENTRY: ProviderKind = &super::ENTRY;
     type Pr = ApiPr;
     type Detail = ApiPr;
     type Head = String;
@@ -184,5 +186,32 @@ impl Forge for BitbucketDatacenter {
 
     fn normalize(&self, pr: ApiPr, builds: &Vec<BitbucketStatus>) -> Result<PullRequest> {
         pr.normalize(builds)
+    }
+
+    fn site(&self) -> Site<'_> {
+        // The web page: personal repositories live under /users/{user}/repos/{slug}.
+        let web = match self.project.strip_prefix('~') {
+            Some(user) => self.http.url(&["users", user, "repos", &self.slug]),
+            None => self.http.url(&["projects", &self.project, "repos", &self.slug]),
+        };
+        let full_name = format!("{}/{}", self.project, self.slug);
+        let repository = Repository { full_name, url: Some(web.to_string()) };
+        Site { repository, commit: self.commit.clone(), http: &self.http }
+    }
+
+    /// The flow, with the repository's rules (they do not depend on the list) read beside its
+    /// first round trip, once, and applied to each PR.
+    async fn find(&mut self) -> Result<Lookup> {
+        let unread = self.needs.any() && self.rules.is_none();
+        let (mut found, read) = flow::lookup_beside(&*self, unread.then(|| self.read_rules(self.needs))).await?;
+        if read.is_some() {
+            self.rules = read;
+        }
+        if let Some(rules) = &self.rules {
+            for pr in &mut found.pull_requests {
+                pr.rules = rules.for_pr(pr)?;
+            }
+        }
+        Ok(found)
     }
 }

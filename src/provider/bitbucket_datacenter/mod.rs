@@ -27,10 +27,8 @@ use crate::config::{self, Config, Problems};
 use crate::credentials::{Form, Redactor};
 use crate::error::{Error, Result};
 use crate::http::Http;
-use crate::model::{AutoSettings, Lookup, Repository, Wants};
-use crate::post::Verdict;
-use crate::provider::flow;
-use crate::provider::{bitbucket_pr_id, bitbucket_slug, Entry, Provider, ProviderKind};
+use crate::model::{AutoSettings, Wants};
+use crate::provider::{bitbucket_pr_id, bitbucket_slug, Entry};
 
 mod api;
 mod lookup;
@@ -167,53 +165,3 @@ pub static ENTRY: Entry = Entry {
     own_run: None,
     ci_output: None,
 };
-
-impl Provider for BitbucketDatacenter {
-    fn kind(&self) -> ProviderKind {
-        &ENTRY
-    }
-
-    fn repository(&self) -> Repository {
-        // The web page: personal repositories live under /users/{user}/repos/{slug}.
-        let web = match self.project.strip_prefix('~') {
-            Some(user) => self.http.url(&["users", user, "repos", &self.slug]),
-            None => self.http.url(&["projects", &self.project, "repos", &self.slug]),
-        };
-        Repository {
-            full_name: format!("{}/{}", self.project, self.slug),
-            url: Some(web.to_string()),
-        }
-    }
-
-    fn commit(&self) -> Option<String> {
-        self.commit.clone()
-    }
-
-    fn http(&self) -> Option<&Http> {
-        Some(&self.http)
-    }
-
-    async fn lookup(&mut self) -> Result<Lookup> {
-        // The rules do not depend on the list: read beside the first round trip, once.
-        let (found, read) = if self.needs.any() && self.rules.is_none() {
-            let (found, read) = tokio::join!(flow::lookup(&*self), self.read_rules(self.needs));
-            (found, Some(read))
-        } else {
-            (flow::lookup(&*self).await, None)
-        };
-        let mut found = found?;
-        if let Some(read) = read {
-            self.rules = Some(read?);
-        }
-        if let Some(rules) = &self.rules {
-            for pr in &mut found.pull_requests {
-                pr.rules = rules.for_pr(pr)?;
-            }
-        }
-        Ok(found)
-    }
-
-    async fn post_result(&self, verdict: &Verdict) -> Result<()> {
-        self.post_report(verdict).await
-    }
-}

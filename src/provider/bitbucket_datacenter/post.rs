@@ -7,7 +7,7 @@ use serde_json::json;
 use super::BitbucketDatacenter;
 use crate::error::Result;
 use crate::model::Outcome;
-use crate::post::{self, Verdict};
+use crate::post::{self, Post, Verdict};
 
 /// What writing a report needs, for a refusal. The 9.2 API description names no permission
 /// for this call.
@@ -15,11 +15,11 @@ const POST_NEEDS: &str = "a token that may create Code Insights reports in this 
                           description names no permission for this call, and only the user who created a report may \
                           replace it; if Repository read is not enough, give the token Repository write";
 
-impl BitbucketDatacenter {
+impl Post for BitbucketDatacenter {
     /// `PUT /rest/insights/latest/projects/{key}/repos/{slug}/commits/{sha}/reports/pr-status`:
     /// result PASS or FAIL; a pending gate has neither, so the report carries no result and
     /// its details say so.
-    pub(super) async fn post_report(&self, v: &Verdict) -> Result<()> {
+    async fn post(&self, v: &Verdict) -> Result<()> {
         let (result, details) = match v.outcome {
             Outcome::Pass => (Some("PASS"), v.message.clone()),
             Outcome::Fail => (Some("FAIL"), v.message.clone()),

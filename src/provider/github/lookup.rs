@@ -9,8 +9,9 @@ use super::verdict;
 use super::{Github, Target, PER_PAGE};
 use crate::error::{Error, Result};
 use crate::http::Page as HttpPage;
-use crate::model::{Build, LookupKind, PullRequest};
+use crate::model::{Build, Capabilities, LookupKind, PullRequest, Repository};
 use crate::provider::flow::{self, Forge, Listed};
+use crate::provider::{ProviderKind, Site};
 use crate::provider::server_commit;
 
 impl Github {
@@ -114,6 +115,9 @@ pub(crate) struct Fetched {
 }
 
 impl Forge for Github {
+    const ENTRY: ProviderKind = &super::ENTRY;
+    /// It has no tasks to count: `no-open-tasks` could never be answered.
+    const CAPABILITIES: Capabilities = Capabilities::NO_TASKS;
     type Pr = ApiPr;
     type Detail = Fetched;
     type Head = String;
@@ -198,5 +202,18 @@ impl Forge for Github {
             pr.rules = Some(rules.for_needs(self.needs)?);
         }
         Ok(pr)
+    }
+
+    fn site(&self) -> Site<'_> {
+        let commit = match &self.target {
+            Target::Commit(c) => Some(c.clone()),
+            Target::Pr { commit, .. } => commit.clone(),
+        };
+        let full_name = format!("{}/{}", self.owner, self.repo);
+        Site {
+            repository: Repository { full_name, url: self.web.clone() },
+            commit,
+            http: &self.http,
+        }
     }
 }

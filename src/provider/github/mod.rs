@@ -35,10 +35,9 @@ use crate::config::{self, Config, Outputs, Problems, Vars};
 use crate::credentials::{secret_var, Auth, Form, Redactor};
 use crate::error::{Error, Result};
 use crate::http::{AuthHint, Http};
-use crate::model::{AutoSettings, Capabilities, Lookup, Repository, Wants};
+use crate::model::{AutoSettings, Wants};
 use rules::RulesCache;
-use crate::post::Verdict;
-use crate::provider::{flow, Entry, Provider, ProviderKind};
+use crate::provider::Entry;
 use crate::summary::Summary;
 
 const FORGE: &str = "GitHub";
@@ -217,43 +216,6 @@ fn actions_output(summary: &Summary, _: &Outputs, vars: &Vars) -> String {
         crate::summary::github::annotations(summary)
     } else {
         String::new()
-    }
-}
-
-impl Provider for Github {
-    fn kind(&self) -> ProviderKind {
-        &ENTRY
-    }
-
-    fn repository(&self) -> Repository {
-        Repository {
-            full_name: format!("{}/{}", self.owner, self.repo),
-            url: self.web.clone(),
-        }
-    }
-
-    fn commit(&self) -> Option<String> {
-        match &self.target {
-            Target::Commit(c) => Some(c.clone()),
-            Target::Pr { commit, .. } => commit.clone(),
-        }
-    }
-
-    /// GitHub has no tasks: `no-open-tasks` could never be answered.
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::NO_TASKS
-    }
-
-    fn http(&self) -> Option<&Http> {
-        Some(&self.http)
-    }
-
-    async fn lookup(&mut self) -> Result<Lookup> {
-        flow::lookup(&*self).await
-    }
-
-    async fn post_result(&self, verdict: &Verdict) -> Result<()> {
-        self.post_status(verdict).await
     }
 }
 

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::Github;
 use crate::error::Result;
 use crate::model::Outcome;
-use crate::post::{self, Verdict};
+use crate::post::{self, Post, Verdict};
 
 /// What posting a commit status needs, for a refusal.
 const POST_NEEDS: &str =
@@ -15,10 +15,10 @@ const POST_NEEDS: &str =
 /// GitHub's longest commit status description.
 const MAX_DESCRIPTION: usize = 140;
 
-impl Github {
+impl Post for Github {
     /// `POST /repos/{owner}/{repo}/statuses/{sha}`: state success, failure or pending, context
     /// `pr-status`, the gate's message as the description, the CI run as the target.
-    pub(super) async fn post_status(&self, v: &Verdict) -> Result<()> {
+    async fn post(&self, v: &Verdict) -> Result<()> {
         let state = match v.outcome {
             Outcome::Pass => "success",
             Outcome::Fail => "failure",

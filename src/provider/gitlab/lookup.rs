@@ -7,8 +7,9 @@ use super::api::{ApiApprovals, ApiMr, ApiReviewer, ApiStatus};
 use super::{Fetched, Gitlab, Head, PER_PAGE};
 use crate::error::{Error, Result};
 use crate::http::Page as HttpPage;
-use crate::model::{LookupKind, PullRequest};
+use crate::model::{Capabilities, LookupKind, PullRequest, Repository};
 use crate::provider::flow::{self, Forge, Listed};
+use crate::provider::{ProviderKind, Site};
 use crate::provider::same_commit;
 
 impl Gitlab {
@@ -173,6 +174,9 @@ impl flow::SameHead for Head {
 }
 
 impl Forge for Gitlab {
+    const ENTRY: ProviderKind = &super::ENTRY;
+    /// It has no tasks to count: `no-open-tasks` could never be answered.
+    const CAPABILITIES: Capabilities = Capabilities::NO_TASKS;
     type Pr = ListedMr;
     type Detail = Fetched;
     type Head = Head;
@@ -230,5 +234,17 @@ impl Forge for Gitlab {
         let mut pr = f.mr.normalize(f.approvals, f.reviewers, statuses)?;
         self.apply(&mut pr, judged, versions.as_deref(), settings.as_ref())?;
         Ok(pr)
+    }
+
+    fn site(&self) -> Site<'_> {
+        let repository = Repository {
+            full_name: self.name.clone(),
+            url: self.web.clone(),
+        };
+        Site {
+            repository,
+            commit: self.commit.clone(),
+            http: &self.http,
+        }
     }
 }

@@ -52,8 +52,8 @@ use crate::config::{self, Config, Problems, Vars};
 use crate::credentials::{secret_var, Auth, Form, Redactor};
 use crate::error::{Error, Result};
 use crate::http::{AuthHint, Http};
-use crate::model::{Capabilities, Freshness, Lookup, Repository, Wants};
-use crate::provider::{flow, server_commit, Entry, Provider, ProviderKind};
+use crate::model::{Freshness, Wants};
+use crate::provider::{server_commit, Entry};
 
 use api::{ApiApprovals, ApiMr, ApiReviewer};
 use rules::{ApiVersion, Settings};
@@ -297,38 +297,4 @@ pub fn pipeline_run(vars: &Vars) -> Option<OwnRun> {
             ci::filed_under(id, build) || ci::has_segment_pair(build.url.as_deref().unwrap_or(""), "pipelines", id)
         },
     })
-}
-
-impl Provider for Gitlab {
-    fn kind(&self) -> ProviderKind {
-        &ENTRY
-    }
-
-    fn repository(&self) -> Repository {
-        Repository {
-            full_name: self.name.clone(),
-            url: self.web.clone(),
-        }
-    }
-
-    fn commit(&self) -> Option<String> {
-        self.commit.clone()
-    }
-
-    /// GitLab has no tasks to count: `no-open-tasks` could never be answered.
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::NO_TASKS
-    }
-
-    fn http(&self) -> Option<&Http> {
-        Some(&self.http)
-    }
-
-    async fn lookup(&mut self) -> Result<Lookup> {
-        flow::lookup(&*self).await
-    }
-
-    async fn post_result(&self, verdict: &crate::post::Verdict) -> Result<()> {
-        self.post_status(verdict).await
-    }
 }

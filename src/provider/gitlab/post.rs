@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::model::Outcome;
-use crate::post::{self, Verdict};
+use crate::post::{self, Post, Verdict};
 
 use super::Gitlab;
 use crate::error::Result;
@@ -15,11 +15,11 @@ const POST_NEEDS: &str = "GITLAB_TOKEN with the `api` scope (`read_api` cannot w
 /// GitLab's longest `description`, `target_url` and `ref`.
 const MAX_FIELD: usize = 255;
 
-impl Gitlab {
+impl Post for Gitlab {
     /// `POST /projects/:id/statuses/:sha`: state success, failed or pending, name `pr-status`.
     /// Filed under the running pipeline when it runs for that commit (never counted by the
     /// gate), else on the MR's source branch.
-    pub(super) async fn post_status(&self, v: &Verdict) -> Result<()> {
+    async fn post(&self, v: &Verdict) -> Result<()> {
         let state = match v.outcome {
             Outcome::Pass => "success",
             Outcome::Fail => "failed",
