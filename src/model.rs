@@ -81,6 +81,31 @@ pub enum PrState {
 }
 
 impl PrState {
+    /// A forge's state word, matched without regard to case against the words its API documents
+    /// (`known`, in the forge's spelling). Anything else is an `Error::Api`: `sent_with` names
+    /// what sent it ("GitHub sent pull request #7 with state"), and the words expected follow.
+    pub(crate) fn from_forge(
+        sent: Option<&str>,
+        known: &[(&str, PrState)],
+        sent_with: impl FnOnce() -> String,
+    ) -> crate::error::Result<PrState> {
+        if let Some(&(_, state)) = known
+            .iter()
+            .find(|(w, _)| sent.is_some_and(|s| s.eq_ignore_ascii_case(w)))
+        {
+            return Ok(state);
+        }
+        let words: Vec<&str> = known.iter().map(|(w, _)| *w).collect();
+        let expected = match words.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => words.concat(),
+        };
+        Err(crate::error::Error::api(
+            None,
+            format!("{} {:?}; expected {expected}", sent_with(), sent.unwrap_or("(none)")),
+        ))
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             PrState::Open => "OPEN",
@@ -485,5 +510,38 @@ impl BuildState {
             "INPROGRESS" | "IN_PROGRESS" => BuildState::Inprogress,
             _ => BuildState::Stopped,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PrState;
+
+    #[test]
+    fn a_forge_state_word_is_matched_without_case_and_an_unknown_one_names_the_expected_words() {
+        let known = [
+            ("OPEN", PrState::Open),
+            ("MERGED", PrState::Merged),
+            ("DECLINED", PrState::Declined),
+        ];
+        let sent = || "X sent pull request #7 with state".to_string();
+        assert_eq!(
+            PrState::from_forge(Some("merged"), &known, sent).unwrap(),
+            PrState::Merged
+        );
+        assert_eq!(PrState::from_forge(Some("Open"), &known, sent).unwrap(), PrState::Open);
+        let e = PrState::from_forge(Some("MERGING"), &known, sent)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(r#"X sent pull request #7 with state "MERGING"; expected OPEN, MERGED or DECLINED"#),
+            "{e}"
+        );
+        let e = PrState::from_forge(None, &known[..2], sent).unwrap_err().to_string();
+        assert!(e.contains(r#"with state "(none)"; expected OPEN or MERGED"#), "{e}");
+        let e = PrState::from_forge(Some(""), &known[..1], sent)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(r#"with state ""; expected OPEN"#), "{e}");
     }
 }

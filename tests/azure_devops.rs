@@ -264,7 +264,12 @@ fn each_state_maps_to_open_merged_or_declined() {
     let _e = evaluations_mock(&mut server, evaluations());
     let r = pr_build(&server).run();
     assert_eq!(r.code, 4, "an unknown status is a malformed answer: {}", r.stderr);
-    assert!(r.stderr.contains("notset"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains(r#"with status "notSet"; expected active, completed or abandoned"#),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

@@ -249,6 +249,51 @@ pub(crate) mod bitbucket_parse {
     }
 }
 
+/// A Bitbucket forge's public parsers (`bitbucket_parse`), for property tests and fuzzing,
+/// defined once for Cloud and Data Center: `parse_pull_request_page`, `parse_pull_request`
+/// and the build-status page parser, named `$statuses`. `$page` is the forge's page type.
+macro_rules! bitbucket_parsers {
+    ($page:ident, $pr:ty, $statuses:ident) => {
+        /// Parses one page of pull requests (the commit's, or the repository's list) into
+        /// normalized pull requests without builds. Any answer that is not such a page is an
+        /// `Error::Api`; it never panics, whatever the bytes.
+        pub fn parse_pull_request_page(body: &[u8]) -> $crate::error::Result<Vec<$crate::model::PullRequest>> {
+            $crate::provider::bitbucket_parse::pull_requests(body, |p: $page<$pr>| p.values)
+        }
+
+        /// Parses one pull request into a normalized pull request without builds.
+        pub fn parse_pull_request(body: &[u8]) -> $crate::error::Result<$crate::model::PullRequest> {
+            $crate::provider::bitbucket_parse::pull_request::<$pr>(body)
+        }
+
+        /// Parses one page of build statuses into builds.
+        pub fn $statuses(body: &[u8]) -> $crate::error::Result<Vec<$crate::model::Build>> {
+            $crate::provider::bitbucket_parse::statuses(body, |p: $page<$crate::provider::BitbucketStatus>| p.values)
+        }
+    };
+}
+pub(crate) use bitbucket_parsers;
+
+/// A Bitbucket forge's `flow::Forge::id`, `listed_head` and `head`, once for Cloud and Data
+/// Center: both list each pull request with its id and head commit, so the PR's own answer
+/// (`detail`) has the same head as the list.
+macro_rules! bitbucket_heads {
+    () => {
+        fn id(pr: &Self::Pr) -> u64 {
+            pr.id
+        }
+
+        fn listed_head(pr: &Self::Pr) -> Option<String> {
+            pr.head().and_then($crate::provider::server_commit)
+        }
+
+        fn head(pr: &Self::Detail) -> Option<String> {
+            Self::listed_head(pr)
+        }
+    };
+}
+pub(crate) use bitbucket_heads;
+
 /// `BITBUCKET_REPO_SLUG`, checked the same way on Cloud and Data Center.
 pub(crate) fn bitbucket_slug(slug: &str) -> Result<String> {
     crate::config::path_segment(

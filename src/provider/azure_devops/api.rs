@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::FORGE;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::{Build, BuildState, PrState, PullRequest, ReviewState, Reviewer};
 
 /// The type of the build policy ("Build validation").
@@ -116,19 +116,14 @@ impl ApiPr {
     }
 
     pub(super) fn state(&self) -> Result<PrState> {
-        match self.status.as_deref().map(str::to_ascii_lowercase).as_deref() {
-            Some("active") => Ok(PrState::Open),
-            Some("completed") => Ok(PrState::Merged),
-            Some("abandoned") => Ok(PrState::Declined),
-            other => Err(Error::api(
-                None,
-                format!(
-                    "{FORGE} sent pull request !{} with status {:?}; expected active, completed or abandoned",
-                    self.pull_request_id,
-                    other.unwrap_or("(none)")
-                ),
-            )),
-        }
+        let known = [
+            ("active", PrState::Open),
+            ("completed", PrState::Merged),
+            ("abandoned", PrState::Declined),
+        ];
+        PrState::from_forge(self.status.as_deref(), &known, || {
+            format!("{FORGE} sent pull request !{} with status", self.pull_request_id)
+        })
     }
 
     /// The normalized PR, without its builds. `web` is the repository's page, for a PR whose

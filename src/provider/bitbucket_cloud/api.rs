@@ -4,9 +4,9 @@
 use serde::Deserialize;
 
 use super::FORGE;
-use crate::error::{Error, Result};
-use crate::model::{Build, PrState, PullRequest, ReviewState, Reviewer};
-use crate::provider::{bitbucket_parse, BitbucketPr, BitbucketStatus};
+use crate::error::Result;
+use crate::model::{PrState, PullRequest, ReviewState, Reviewer};
+use crate::provider::{BitbucketPr, BitbucketStatus};
 
 /// The PR fields the summary needs; `values.` is prefixed for list answers.
 pub(super) const PR_FIELDS: [&str; 24] = [
@@ -158,22 +158,15 @@ impl ApiPr {
 
 impl BitbucketPr for ApiPr {
     fn normalize(self, statuses: &[BitbucketStatus]) -> Result<PullRequest> {
-        let state = match self.state.as_deref().map(str::to_ascii_uppercase).as_deref() {
-            Some("OPEN") => PrState::Open,
-            Some("MERGED") => PrState::Merged,
-            Some("DECLINED") => PrState::Declined,
-            Some("SUPERSEDED") => PrState::Superseded,
-            other => {
-                return Err(Error::api(
-                    None,
-                    format!(
-                        "{FORGE} sent pull request #{} with state {:?}; expected OPEN, MERGED, DECLINED or SUPERSEDED",
-                        self.id,
-                        other.unwrap_or("(none)")
-                    ),
-                ))
-            }
-        };
+        let known = [
+            ("OPEN", PrState::Open),
+            ("MERGED", PrState::Merged),
+            ("DECLINED", PrState::Declined),
+            ("SUPERSEDED", PrState::Superseded),
+        ];
+        let state = PrState::from_forge(self.state.as_deref(), &known, || {
+            format!("{FORGE} sent pull request #{} with state", self.id)
+        })?;
         let mut pr = PullRequest::new(self.id, self.title.clone().unwrap_or_default(), state);
         pr.draft = self.draft;
         pr.url = self
@@ -218,22 +211,9 @@ impl BitbucketPr for ApiPr {
     }
 }
 
-// ---- The parsers of Bitbucket Cloud answers on their own, for property tests and fuzzing. ----
-// They run the same deserialization and normalization as the lookup; only the HTTP is missing.
-
-/// Parses one page of pull requests (`/commit/{commit}/pullrequests`, `/pullrequests?q=...`)
-/// into normalized pull requests without builds. Any answer that is not such a page is an
-/// `Error::Api`; it never panics, whatever the bytes.
-pub fn parse_pull_request_page(body: &[u8]) -> Result<Vec<PullRequest>> {
-    bitbucket_parse::pull_requests(body, |p: Page<ApiPr>| p.values)
-}
-
-/// Parses one pull request (`/pullrequests/{id}`) into a normalized pull request without builds.
-pub fn parse_pull_request(body: &[u8]) -> Result<PullRequest> {
-    bitbucket_parse::pull_request::<ApiPr>(body)
-}
-
-/// Parses one page of build statuses (`/commit/{commit}/statuses`) into builds.
-pub fn parse_status_page(body: &[u8]) -> Result<Vec<Build>> {
-    bitbucket_parse::statuses(body, |p: Page<BitbucketStatus>| p.values)
-}
+// ---- The parsers of answers on their own, for property tests and fuzzing. ----
+// They run the same deserialization (`Page`, `ApiPr`, `BitbucketStatus`) and normalization as
+// the lookup; only the HTTP is missing. Pages of pull requests: `/commit/{commit}/pullrequests`
+// and `/pullrequests?q=...`; one pull request: `/pullrequests/{id}`; build statuses:
+// `/commit/{commit}/statuses`.
+crate::provider::bitbucket_parsers!(Page, ApiPr, parse_status_page);

@@ -13,7 +13,7 @@ use crate::http::Page as HttpPage;
 use crate::model::{Lookup, LookupKind, PullRequest, Repository};
 use crate::provider::flow::{self, Forge, Listed};
 use crate::provider::{ProviderKind, Site};
-use crate::provider::{BitbucketPr, same_commit, server_commit, BitbucketStatus};
+use crate::provider::{BitbucketPr, same_commit, BitbucketStatus};
 
 /// `size` (the list's total, when Bitbucket counts it) lets `Http::paginate` check the pages.
 const STATUS_FIELDS: &str = "next,size,values.key,values.name,values.state,values.url";
@@ -231,20 +231,10 @@ impl Forge for BitbucketCloud {
         }
     }
 
-    fn id(pr: &ApiPr) -> u64 {
-        pr.id
-    }
-
-    fn listed_head(pr: &ApiPr) -> Option<String> {
-        pr.head().and_then(server_commit)
-    }
+    crate::provider::bitbucket_heads!();
 
     async fn detail(&self, pr: ApiPr) -> Result<ApiPr> {
         Ok(pr)
-    }
-
-    fn head(pr: &ApiPr) -> Option<String> {
-        Self::listed_head(pr)
     }
 
     async fn builds(&self, head: &String) -> Result<Vec<BitbucketStatus>> {

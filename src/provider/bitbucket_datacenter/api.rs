@@ -7,9 +7,9 @@ use time::OffsetDateTime;
 
 use crate::model::MergeVerdict;
 use super::FORGE;
-use crate::error::{Error, Result};
-use crate::model::{Build, PrState, PullRequest, ReviewState, Reviewer};
-use crate::provider::{bitbucket_parse, BitbucketPr, server_commit, BitbucketStatus};
+use crate::error::Result;
+use crate::model::{PrState, PullRequest, ReviewState, Reviewer};
+use crate::provider::{BitbucketPr, server_commit, BitbucketStatus};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -149,21 +149,10 @@ impl ApiPr {
 
 impl BitbucketPr for ApiPr {
     fn normalize(self, builds: &[BitbucketStatus]) -> Result<PullRequest> {
-        let state = match self.state.as_deref().map(str::to_ascii_uppercase).as_deref() {
-            Some("OPEN") => PrState::Open,
-            Some("MERGED") => PrState::Merged,
-            Some("DECLINED") => PrState::Declined,
-            other => {
-                return Err(Error::api(
-                    None,
-                    format!(
-                        "{FORGE} sent pull request #{} with state {:?}; expected OPEN, MERGED or DECLINED",
-                        self.id,
-                        other.unwrap_or("(none)")
-                    ),
-                ))
-            }
-        };
+        let known = [("OPEN", PrState::Open), ("MERGED", PrState::Merged), ("DECLINED", PrState::Declined)];
+        let state = PrState::from_forge(self.state.as_deref(), &known, || {
+            format!("{FORGE} sent pull request #{} with state", self.id)
+        })?;
         let mut pr = PullRequest::new(self.id, self.title.clone().unwrap_or_default(), state);
         pr.draft = self.draft;
         pr.url = self
@@ -212,27 +201,12 @@ impl BitbucketPr for ApiPr {
     }
 }
 
-// ---- The parsers of Data Center answers on their own, for property tests and fuzzing. ----
-// They run the same deserialization (`Page`, `ApiPr`, `BitbucketStatus`) and normalization as the
-// lookup; only the HTTP is missing.
-
-/// Parses one page of pull requests (`.../commits/{commit}/pull-requests`, the same paged
-/// shape as `.../pull-requests`) into normalized pull requests without builds. Any answer that
-/// is not such a page is an `Error::Api`; it never panics, whatever the bytes.
-pub fn parse_pull_request_page(body: &[u8]) -> Result<Vec<PullRequest>> {
-    bitbucket_parse::pull_requests(body, |p: Page<ApiPr>| p.values)
-}
-
-/// Parses one pull request (`.../pull-requests/{id}`) into a normalized pull request without
-/// builds.
-pub fn parse_pull_request(body: &[u8]) -> Result<PullRequest> {
-    bitbucket_parse::pull_request::<ApiPr>(body)
-}
-
-/// Parses one page of build statuses (`/rest/build-status/latest/commits/{commit}`) into builds.
-pub fn parse_build_status_page(body: &[u8]) -> Result<Vec<Build>> {
-    bitbucket_parse::statuses(body, |p: Page<BitbucketStatus>| p.values)
-}
+// ---- The parsers of answers on their own, for property tests and fuzzing. ----
+// They run the same deserialization (`Page`, `ApiPr`, `BitbucketStatus`) and normalization as
+// the lookup; only the HTTP is missing. Pages of pull requests: `.../commits/{commit}/pull-requests`
+// and `.../pull-requests`; one pull request: `.../pull-requests/{id}`; build statuses:
+// `/rest/build-status/latest/commits/{commit}`.
+crate::provider::bitbucket_parsers!(Page, ApiPr, parse_build_status_page);
 
 #[cfg(test)]
 mod tests {

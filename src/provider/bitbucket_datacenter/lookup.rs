@@ -10,7 +10,7 @@ use crate::http::Page as HttpPage;
 use crate::model::{Lookup, LookupKind, PullRequest, Repository};
 use crate::provider::flow::{self, Forge, Listed};
 use crate::provider::{ProviderKind, Site};
-use crate::provider::{BitbucketPr, server_commit, BitbucketStatus};
+use crate::provider::{BitbucketPr, BitbucketStatus};
 
 /// Page sizes asked for; servers cap `limit` themselves (build statuses at 100).
 const PR_LIMIT: &str = "100";
@@ -160,13 +160,7 @@ impl Forge for BitbucketDatacenter {
         Ok(Listed::new(LookupKind::Commit, prs?).knowing(commit, builds))
     }
 
-    fn id(pr: &ApiPr) -> u64 {
-        pr.id
-    }
-
-    fn listed_head(pr: &ApiPr) -> Option<String> {
-        pr.head().and_then(server_commit)
-    }
+    crate::provider::bitbucket_heads!();
 
     /// The list already carries everything but the merge verdict (`REQUIRE=mergeable`).
     async fn detail(&self, mut pr: ApiPr) -> Result<ApiPr> {
@@ -174,10 +168,6 @@ impl Forge for BitbucketDatacenter {
             pr.verdict = Some(self.merge_verdict(pr.id, pr.state.as_deref()).await?);
         }
         Ok(pr)
-    }
-
-    fn head(pr: &ApiPr) -> Option<String> {
-        Self::listed_head(pr)
     }
 
     async fn builds(&self, head: &String) -> Result<Vec<BitbucketStatus>> {

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::FORGE;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::{Build, BuildState, PrState, PullRequest, ReviewState, Reviewer};
 use crate::provider::parse_body;
 
@@ -220,20 +220,12 @@ impl ApiPr {
 
     pub(super) fn normalize(self, reviews: &[ApiReview], builds: Vec<Build>) -> Result<PullRequest> {
         let merged = self.merged_at.is_some() || self.merged == Some(true);
-        let state = match self.state.as_deref().map(str::to_ascii_lowercase).as_deref() {
-            Some("open") => PrState::Open,
-            Some("closed") if merged => PrState::Merged,
-            Some("closed") => PrState::Declined,
-            other => {
-                return Err(Error::api(
-                    None,
-                    format!(
-                        "{FORGE} sent pull request #{} with state {:?}; expected open or closed",
-                        self.number,
-                        other.unwrap_or("(none)")
-                    ),
-                ))
-            }
+        let known = [("open", PrState::Open), ("closed", PrState::Declined)];
+        let state = match PrState::from_forge(self.state.as_deref(), &known, || {
+            format!("{FORGE} sent pull request #{} with state", self.number)
+        })? {
+            PrState::Declined if merged => PrState::Merged,
+            state => state,
         };
         let mut pr = PullRequest::new(self.number, self.title.clone().unwrap_or_default(), state);
         pr.draft = self.draft;

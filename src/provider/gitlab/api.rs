@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::rules::rfc3339;
 use super::FORGE;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::{Build, BuildState, PrState, PullRequest, ReviewState, Reviewer};
 use crate::provider::parse_body;
 
@@ -204,21 +204,15 @@ impl ApiMr {
         reviewers: Option<Vec<ApiReviewer>>,
         statuses: &[ApiStatus],
     ) -> Result<PullRequest> {
-        let state = match self.state.as_deref().map(str::to_ascii_lowercase).as_deref() {
-            Some("opened") | Some("locked") => PrState::Open,
-            Some("merged") => PrState::Merged,
-            Some("closed") => PrState::Declined,
-            other => {
-                return Err(Error::api(
-                    None,
-                    format!(
-                        "{FORGE} sent merge request !{} with state {:?}; expected opened, merged, closed or locked",
-                        self.iid,
-                        other.unwrap_or("(none)")
-                    ),
-                ))
-            }
-        };
+        let known = [
+            ("opened", PrState::Open),
+            ("merged", PrState::Merged),
+            ("closed", PrState::Declined),
+            ("locked", PrState::Open),
+        ];
+        let state = PrState::from_forge(self.state.as_deref(), &known, || {
+            format!("{FORGE} sent merge request !{} with state", self.iid)
+        })?;
         let mut pr = PullRequest::new(self.iid, self.title.clone().unwrap_or_default(), state);
         pr.draft = self.draft.or(self.work_in_progress);
         pr.url = self.web_url.clone();
