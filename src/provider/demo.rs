@@ -29,17 +29,17 @@ pub static ENTRY: Entry = Entry {
     ci_output: None,
 };
 
-/// A sample pull request from `source` into `dest`, its head's builds `builds`.
-fn pr(
-    id: u64,
-    title: &str,
-    state: PrState,
-    (source, dest): (&str, &str),
-    updated: &str,
-    builds: Vec<Build>,
-) -> PullRequest {
+/// The sample pull requests: id, title, state, source and destination branch, last update.
+#[rustfmt::skip]
+const SAMPLES: [(u64, &str, PrState, &str, &str, &str); 3] = [
+    (42, "Add retry budget to the deploy step", PrState::Open, "feature/retries", "main", "2026-11-28T16:30"),
+    (43, "WIP: backport retries to release/1.x", PrState::Open, "feature/retries", "release/1.x", "2026-11-28T17:05"),
+    (17, "Retry prototype", PrState::Declined, "spike/retries", "main", "2026-11-02T11:00"),
+];
+
+/// A sample pull request (a row of `SAMPLES`), without builds.
+fn pr((id, title, state, source, dest, updated): (u64, &str, PrState, &str, &str, &str)) -> PullRequest {
     let mut p = PullRequest::new(id, title, state);
-    p.builds = builds;
     p.draft = Some(false);
     p.url = Some(format!(
         "https://bitbucket.org/demo-workspace/demo-repo/pull-requests/{id}"
@@ -49,7 +49,7 @@ fn pr(
     p.destination_branch = Some(dest.into());
     p.source_commit = Some(COMMIT[..12].into());
     p.created_on = Some("2026-11-20T09:00:00+00:00".into());
-    p.updated_on = Some(updated.into());
+    p.updated_on = Some(format!("{updated}:00+00:00"));
     p.open_tasks = Some(0);
     p.comment_count = Some(3);
     p
@@ -71,17 +71,11 @@ fn build(key: &str, name: &str, state: BuildState) -> Build {
 /// Three pull requests containing the demo commit, in different states, so that each
 /// `REQUIRE` condition can be seen passing and failing.
 pub fn sample() -> Vec<PullRequest> {
-    let mut ready = pr(
-        42,
-        "Add retry budget to the deploy step",
-        PrState::Open,
-        ("feature/retries", "main"),
-        "2026-11-28T16:30:00+00:00",
-        vec![
-            build("unit-tests", "Unit tests", BuildState::Successful),
-            build("lint", "Lint", BuildState::Successful),
-        ],
-    );
+    let [mut ready, mut draft, mut old] = SAMPLES.map(pr);
+    ready.builds = vec![
+        build("unit-tests", "Unit tests", BuildState::Successful),
+        build("lint", "Lint", BuildState::Successful),
+    ];
     ready.set_reviews([
         review("Grace Hopper", ReviewState::Approved)
             .given_on(Some("2026-11-28T16:00:00+00:00"))
@@ -90,17 +84,10 @@ pub fn sample() -> Vec<PullRequest> {
     ]);
     ready.mergeable = Some(true);
 
-    let mut draft = pr(
-        43,
-        "WIP: backport retries to release/1.x",
-        PrState::Open,
-        ("feature/retries", "release/1.x"),
-        "2026-11-28T17:05:00+00:00",
-        vec![
-            build("unit-tests", "Unit tests", BuildState::Successful),
-            build("integration", "Integration tests", BuildState::Inprogress),
-        ],
-    );
+    draft.builds = vec![
+        build("unit-tests", "Unit tests", BuildState::Successful),
+        build("integration", "Integration tests", BuildState::Inprogress),
+    ];
     draft.draft = Some(true);
     draft.set_reviews([review("Grace Hopper", ReviewState::ChangesRequested)]);
     draft.mergeable = Some(false);
@@ -110,14 +97,7 @@ pub fn sample() -> Vec<PullRequest> {
     )];
     draft.open_tasks = Some(2);
 
-    let mut old = pr(
-        17,
-        "Retry prototype",
-        PrState::Declined,
-        ("spike/retries", "main"),
-        "2026-11-02T11:00:00+00:00",
-        vec![build("unit-tests", "Unit tests", BuildState::Failed)],
-    );
+    old.builds = vec![build("unit-tests", "Unit tests", BuildState::Failed)];
     old.set_reviews([review("Alan Turing", ReviewState::Pending)]);
 
     let mut prs = vec![ready, draft, old];

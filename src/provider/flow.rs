@@ -67,10 +67,6 @@ impl SameHead for String {
 /// `Forge` that posts (`post::Post`) is a `Provider` (`provider`'s one implementation).
 #[allow(async_fn_in_trait)]
 pub(crate) trait Forge {
-    /// Its registry entry (`provider::Entry`).
-    const ENTRY: ProviderKind;
-    /// What it can report at all (`Provider::capabilities`): everything, unless said otherwise.
-    const CAPABILITIES: Capabilities = Capabilities::ALL;
     /// A pull request as the list sent it.
     type Pr;
     /// A pull request with its own extra answers (reviews, approvals), ready to normalize.
@@ -93,6 +89,12 @@ pub(crate) trait Forge {
     async fn builds(&self, head: &Self::Head) -> Result<Self::Builds>;
     /// The normalized pull request with its builds.
     fn normalize(&self, detail: Self::Detail, builds: &Self::Builds) -> Result<PullRequest>;
+
+    // What the step knows of the forge besides its lookup (`Provider`).
+    /// Its registry entry (`provider::Entry`).
+    const ENTRY: ProviderKind;
+    /// What it can report at all (`Provider::capabilities`): everything, unless said otherwise.
+    const CAPABILITIES: Capabilities = Capabilities::ALL;
     /// The repository and commit as the summary names them, and the HTTP client.
     fn site(&self) -> Site<'_>;
 

@@ -274,11 +274,18 @@ macro_rules! bitbucket_parsers {
 }
 pub(crate) use bitbucket_parsers;
 
-/// A Bitbucket forge's `flow::Forge::id`, `listed_head` and `head`, once for Cloud and Data
-/// Center: both list each pull request with its id and head commit, so the PR's own answer
+/// What a Bitbucket forge's `flow::Forge` shares, once for Cloud and Data Center: its entry, its
+/// types (the listed PR is the one normalized, builds are read per commit) and its ids and
+/// heads. Both list each pull request with its id and head commit, so the PR's own answer
 /// (`detail`) has the same head as the list.
-macro_rules! bitbucket_heads {
+macro_rules! bitbucket_forge {
     () => {
+        const ENTRY: $crate::provider::ProviderKind = &super::ENTRY;
+        type Pr = super::api::ApiPr;
+        type Detail = super::api::ApiPr;
+        type Head = String;
+        type Builds = Vec<$crate::provider::BitbucketStatus>;
+
         fn id(pr: &Self::Pr) -> u64 {
             pr.id
         }
@@ -292,7 +299,24 @@ macro_rules! bitbucket_heads {
         }
     };
 }
-pub(crate) use bitbucket_heads;
+pub(crate) use bitbucket_forge;
+
+/// A Bitbucket pull request's id, title, state and draft flag, read the same way on Cloud and
+/// Data Center; `states` are the forge's state words (`PrState::from_forge`).
+pub(crate) fn bitbucket_pr(
+    forge: &str,
+    states: &[(&str, crate::model::PrState)],
+    id: u64,
+    title: Option<String>,
+    state: Option<&str>,
+    draft: Option<bool>,
+) -> Result<crate::model::PullRequest> {
+    let state =
+        crate::model::PrState::from_forge(state, states, || format!("{forge} sent pull request #{id} with state"))?;
+    let mut pr = crate::model::PullRequest::new(id, title.unwrap_or_default(), state);
+    pr.draft = draft;
+    Ok(pr)
+}
 
 /// `BITBUCKET_REPO_SLUG`, checked the same way on Cloud and Data Center.
 pub(crate) fn bitbucket_slug(slug: &str) -> Result<String> {

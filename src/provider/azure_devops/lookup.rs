@@ -282,9 +282,6 @@ fn with_param(url: &Url, name: &str, value: &str) -> Url {
 }
 
 impl Forge for AzureDevops {
-    const ENTRY: ProviderKind = &super::ENTRY;
-    /// It has no tasks to count: `no-open-tasks` could never be answered.
-    const CAPABILITIES: Capabilities = Capabilities::NO_TASKS;
     type Pr = ListedPr;
     type Detail = Fetched;
     type Head = Head;
@@ -350,6 +347,10 @@ impl Forge for AzureDevops {
         self.apply(&mut pr, &f, builds)?;
         Ok(pr)
     }
+
+    const ENTRY: ProviderKind = &super::ENTRY;
+    /// It has no tasks to count: `no-open-tasks` could never be answered.
+    const CAPABILITIES: Capabilities = Capabilities::NO_TASKS;
 
     fn site(&self) -> Site<'_> {
         Site {

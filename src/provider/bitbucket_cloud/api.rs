@@ -6,7 +6,7 @@ use serde::Deserialize;
 use super::FORGE;
 use crate::error::Result;
 use crate::model::{PrState, PullRequest, ReviewState, Reviewer};
-use crate::provider::{BitbucketPr, BitbucketStatus};
+use crate::provider::{bitbucket_pr, BitbucketPr, BitbucketStatus};
 
 /// The PR fields the summary needs; `values.` is prefixed for list answers.
 pub(super) const PR_FIELDS: [&str; 24] = [
@@ -153,22 +153,19 @@ impl ApiPr {
     pub(super) fn head(&self) -> Option<&str> {
         self.source.as_ref()?.commit.as_ref()?.hash.as_deref()
     }
-
 }
+
+/// Cloud's pull request states.
+const STATES: &[(&str, PrState)] = &[
+    ("OPEN", PrState::Open),
+    ("MERGED", PrState::Merged),
+    ("DECLINED", PrState::Declined),
+    ("SUPERSEDED", PrState::Superseded),
+];
 
 impl BitbucketPr for ApiPr {
     fn normalize(self, statuses: &[BitbucketStatus]) -> Result<PullRequest> {
-        let known = [
-            ("OPEN", PrState::Open),
-            ("MERGED", PrState::Merged),
-            ("DECLINED", PrState::Declined),
-            ("SUPERSEDED", PrState::Superseded),
-        ];
-        let state = PrState::from_forge(self.state.as_deref(), &known, || {
-            format!("{FORGE} sent pull request #{} with state", self.id)
-        })?;
-        let mut pr = PullRequest::new(self.id, self.title.clone().unwrap_or_default(), state);
-        pr.draft = self.draft;
+        let mut pr = bitbucket_pr(FORGE, STATES, self.id, self.title.clone(), self.state.as_deref(), self.draft)?;
         pr.url = self
             .links
             .as_ref()

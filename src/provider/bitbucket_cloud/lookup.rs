@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::http::Page as HttpPage;
 use crate::model::{Lookup, LookupKind, PullRequest, Repository};
 use crate::provider::flow::{self, Forge, Listed};
-use crate::provider::{ProviderKind, Site};
+use crate::provider::Site;
 use crate::provider::{BitbucketPr, same_commit, BitbucketStatus};
 
 /// `size` (the list's total, when Bitbucket counts it) lets `Http::paginate` check the pages.
@@ -173,11 +173,7 @@ fn statuses_unreadable(e: Error, commit: &str) -> Error {
 }
 
 impl Forge for BitbucketCloud {
-    const ENTRY: ProviderKind = &super::ENTRY;
-    type Pr = ApiPr;
-    type Detail = ApiPr;
-    type Head = String;
-    type Builds = Vec<BitbucketStatus>;
+    crate::provider::bitbucket_forge!();
 
     async fn list(&self) -> Result<Listed<Self>> {
         if let Some(id) = self.pr_id {
@@ -230,8 +226,6 @@ impl Forge for BitbucketCloud {
             Err(e) => Err(e),
         }
     }
-
-    crate::provider::bitbucket_heads!();
 
     async fn detail(&self, pr: ApiPr) -> Result<ApiPr> {
         Ok(pr)

@@ -9,7 +9,7 @@ use crate::model::MergeVerdict;
 use super::FORGE;
 use crate::error::Result;
 use crate::model::{PrState, PullRequest, ReviewState, Reviewer};
-use crate::provider::{BitbucketPr, server_commit, BitbucketStatus};
+use crate::provider::{bitbucket_pr, BitbucketPr, server_commit, BitbucketStatus};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -144,17 +144,14 @@ impl ApiPr {
     pub(super) fn head(&self) -> Option<&str> {
         self.from_ref.as_ref()?.latest_commit.as_deref()
     }
-
 }
+
+/// Data Center's pull request states.
+const STATES: &[(&str, PrState)] = &[("OPEN", PrState::Open), ("MERGED", PrState::Merged), ("DECLINED", PrState::Declined)];
 
 impl BitbucketPr for ApiPr {
     fn normalize(self, builds: &[BitbucketStatus]) -> Result<PullRequest> {
-        let known = [("OPEN", PrState::Open), ("MERGED", PrState::Merged), ("DECLINED", PrState::Declined)];
-        let state = PrState::from_forge(self.state.as_deref(), &known, || {
-            format!("{FORGE} sent pull request #{} with state", self.id)
-        })?;
-        let mut pr = PullRequest::new(self.id, self.title.clone().unwrap_or_default(), state);
-        pr.draft = self.draft;
+        let mut pr = bitbucket_pr(FORGE, STATES, self.id, self.title.clone(), self.state.as_deref(), self.draft)?;
         pr.url = self
             .links
             .as_ref()

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::http::Page as HttpPage;
 use crate::model::{Lookup, LookupKind, PullRequest, Repository};
 use crate::provider::flow::{self, Forge, Listed};
-use crate::provider::{ProviderKind, Site};
+use crate::provider::Site;
 use crate::provider::{BitbucketPr, BitbucketStatus};
 
 /// Page sizes asked for; servers cap `limit` themselves (build statuses at 100).
@@ -112,11 +112,7 @@ impl BitbucketDatacenter {
 }
 
 impl Forge for BitbucketDatacenter {
-    const ENTRY: ProviderKind = &super::ENTRY;
-    type Pr = ApiPr;
-    type Detail = ApiPr;
-    type Head = String;
-    type Builds = Vec<BitbucketStatus>;
+    crate::provider::bitbucket_forge!();
 
     async fn list(&self) -> Result<Listed<Self>> {
         if let Some(id) = self.pr_id {
@@ -159,8 +155,6 @@ impl Forge for BitbucketDatacenter {
         let (prs, builds) = tokio::join!(self.commit_prs(&commit), self.build_statuses(&commit));
         Ok(Listed::new(LookupKind::Commit, prs?).knowing(commit, builds))
     }
-
-    crate::provider::bitbucket_heads!();
 
     /// The list already carries everything but the merge verdict (`REQUIRE=mergeable`).
     async fn detail(&self, mut pr: ApiPr) -> Result<ApiPr> {

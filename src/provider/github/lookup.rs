@@ -115,9 +115,6 @@ pub(crate) struct Fetched {
 }
 
 impl Forge for Github {
-    const ENTRY: ProviderKind = &super::ENTRY;
-    /// It has no tasks to count: `no-open-tasks` could never be answered.
-    const CAPABILITIES: Capabilities = Capabilities::NO_TASKS;
     type Pr = ApiPr;
     type Detail = Fetched;
     type Head = String;
@@ -203,6 +200,10 @@ impl Forge for Github {
         }
         Ok(pr)
     }
+
+    const ENTRY: ProviderKind = &super::ENTRY;
+    /// It has no tasks to count: `no-open-tasks` could never be answered.
+    const CAPABILITIES: Capabilities = Capabilities::NO_TASKS;
 
     fn site(&self) -> Site<'_> {
         let commit = match &self.target {

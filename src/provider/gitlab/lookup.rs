@@ -174,9 +174,6 @@ impl flow::SameHead for Head {
 }
 
 impl Forge for Gitlab {
-    const ENTRY: ProviderKind = &super::ENTRY;
-    /// It has no tasks to count: `no-open-tasks` could never be answered.
-    const CAPABILITIES: Capabilities = Capabilities::NO_TASKS;
     type Pr = ListedMr;
     type Detail = Fetched;
     type Head = Head;
@@ -235,6 +232,10 @@ impl Forge for Gitlab {
         self.apply(&mut pr, judged, versions.as_deref(), settings.as_ref())?;
         Ok(pr)
     }
+
+    const ENTRY: ProviderKind = &super::ENTRY;
+    /// It has no tasks to count: `no-open-tasks` could never be answered.
+    const CAPABILITIES: Capabilities = Capabilities::NO_TASKS;
 
     fn site(&self) -> Site<'_> {
         let repository = Repository {
