@@ -118,6 +118,7 @@ impl Forge for Github {
     type Pr = ApiPr;
     type Detail = Fetched;
     type Head = String;
+    /// A commit's check runs and commit statuses, already read as builds (`to_builds`).
     type Builds = Vec<Build>;
 
     async fn list(&self) -> Result<Listed<Self>> {

@@ -176,6 +176,7 @@ impl flow::SameHead for Head {
 impl Forge for Gitlab {
     type Pr = ListedMr;
     type Detail = Fetched;
+    /// A commit on the MR's source branch: GitLab answers a commit's statuses per branch.
     type Head = Head;
     type Builds = Vec<ApiStatus>;
 
