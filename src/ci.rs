@@ -1,5 +1,5 @@
 //! The CI run this step is part of. Its own build status is still running while the step
-//! runs, so it must never make the gate wait for itself (SPEC "The gate").
+//! runs, so it must never make the gate wait for itself (docs/contract.md, "The gate").
 //!
 //! Each CI contributes how it names its running build (`OwnRun`): a forge's CI through its
 //! registry entry (`provider::Entry::own_run`), Jenkins here, since it serves every forge.

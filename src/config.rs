@@ -14,7 +14,7 @@ use crate::model::{AutoSettings, Freshness, Wants};
 use crate::proxy::Proxies;
 pub use crate::text::without_userinfo;
 
-/// How the provider was chosen: by `PROVIDER`, or detected (SPEC "Providers").
+/// How the provider was chosen: by `PROVIDER`, or detected (docs/configuration.md).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Detection {
     /// `PROVIDER` names it, or the demo runs.
@@ -157,7 +157,7 @@ fn min_approvals(text: Option<&str>) -> Result<Option<u32>> {
     }
 }
 
-/// `FRESH_APPROVALS`: a boolean (SPEC's spellings) or `auto`.
+/// `FRESH_APPROVALS`: a boolean (the spellings docs/variables.md gives) or `auto`.
 fn freshness(text: Option<&str>) -> Result<Freshness> {
     match text.map(str::trim) {
         Some(t) if t.eq_ignore_ascii_case("auto") => Ok(Freshness::Auto),
@@ -172,7 +172,7 @@ fn freshness(text: Option<&str>) -> Result<Freshness> {
     }
 }
 
-/// The variables every provider shares (SPEC "Configuration"), as text; validated below.
+/// The variables every provider shares (docs/variables.md), as text; validated below.
 #[derive(Debug, Deserialize, Default)]
 struct CommonEnv {
     require: Option<String>,
@@ -274,7 +274,7 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads and validates the shared variables (SPEC "Configuration") for the provider
+    /// Reads and validates the shared variables (docs/variables.md) for the provider
     /// `chosen` names (`None`: the choice itself failed, and is in `problems`). Each problem
     /// goes into `problems`; the `Config` is only meant to be used when there is none.
     /// `provider::registry::configure` is the whole configuration step, forge included.

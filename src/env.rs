@@ -126,7 +126,7 @@ impl Vars {
     }
 }
 
-/// SPEC: booleans accept `true/false/1/0/yes/no` in any case.
+/// docs/variables.md: booleans accept `true/false/1/0/yes/no` in any case.
 pub fn parse_bool(name: &str, value: Option<&str>, default: bool) -> Result<bool> {
     match value.map(|v| v.trim().to_ascii_lowercase()) {
         None => Ok(default),

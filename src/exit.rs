@@ -1,4 +1,4 @@
-//! The exit codes pr-status returns: the contract a pipeline acts on (SPEC "Exit codes",
+//! The exit codes pr-status returns: the contract a pipeline acts on (docs/contract.md, "Exit codes",
 //! README). Every code the step returns, writes into a summary (`exit_code`,
 //! `PR_STATUS_EXIT_CODE`) or prints comes from here; nothing else spells a number.
 

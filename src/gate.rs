@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 pub use crate::model::Outcome;
 use crate::model::{Build, BuildState, BuildSummary, Capabilities, Freshness, PrState, PullRequest};
 
-/// One `REQUIRE` condition (SPEC "The gate").
+/// One `REQUIRE` condition (docs/contract.md, "The gate").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Condition {
@@ -97,7 +97,7 @@ impl Condition {
 }
 
 /// `REQUIRE` conditions the forge `provider` cannot answer, given what it reports: a
-/// configuration error (SPEC: `no-open-tasks` on GitHub and GitLab), found before any request.
+/// configuration error (docs/contract.md: `no-open-tasks` on GitHub and GitLab), found before any request.
 pub fn refuse_unanswerable(require: &[Condition], caps: &Capabilities, provider: &str) -> Result<()> {
     let refused: Vec<&str> = require
         .iter()
@@ -198,7 +198,7 @@ impl Gate {
             Condition::Pr => true,
             Condition::Open => pr.state == PrState::Open,
             Condition::Merged => pr.state == PrState::Merged,
-            // A draft flag the server does not report counts as not a draft (SPEC).
+            // A draft flag the server does not report counts as not a draft (docs/contract.md).
             Condition::NotDraft => pr.draft != Some(true),
             // Auto settings whose rules were not read cannot pass.
             Condition::Approved => match (self.min_approvals_for(pr), self.fresh_for(pr)) {
@@ -466,7 +466,7 @@ pub fn merge_why(pr: &PullRequest) -> String {
     format!("vetoed by {}", list.join("; "))
 }
 
-/// SPEC: the first that qualifies, else the most recently updated open one, else the most
+/// docs/contract.md: the first that qualifies, else the most recently updated open one, else the most
 /// recently updated.
 fn select(prs: &[Evaluated]) -> Option<u64> {
     if let Some(q) = prs.iter().find(|e| e.qualifies) {

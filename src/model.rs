@@ -70,7 +70,7 @@ impl Outcome {
     }
 }
 
-/// SPEC's four pull-request states. GitHub/GitLab closed-unmerged map to `Declined`.
+/// The four pull-request states (docs/contract.md). GitHub/GitLab closed-unmerged map to `Declined`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum PrState {
@@ -311,7 +311,7 @@ impl AutoSettings {
     }
 }
 
-/// SPEC's four build states; providers map everything else onto these.
+/// The four build states (docs/contract.md); providers map everything else onto these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum BuildState {
@@ -328,7 +328,7 @@ pub struct Build {
     pub state: BuildState,
     pub url: Option<String>,
     /// Left out of `builds-passed`: listed in `IGNORE_BUILDS`, or the status of the running
-    /// pipeline itself. Set by the gate, not by providers. (An addition to SPEC's fields.)
+    /// pipeline itself. Set by the gate, not by providers. (An addition to the contract's fields.)
     pub ignored: bool,
     /// Named in `REQUIRED_BUILDS`. Set by the gate, not by providers.
     pub required: bool,
@@ -457,7 +457,7 @@ impl PullRequest {
 
     /// Fills `reviewers`, `approvals` and `changes_requested` from each participant's verdict.
     /// Providers leave the author out first (they know the author's account id, which names
-    /// alone cannot tell apart): SPEC counts no self-approval.
+    /// alone cannot tell apart): the contract counts no self-approval.
     /// Approvals that `FRESH_APPROVALS` counts: those known to be given at the current head.
     pub fn fresh_approvals(&self) -> u32 {
         self.reviewers

@@ -13,7 +13,7 @@ use std::path::Path;
 
 use common::*;
 
-/// The dotenv keys, in the dotenv file's order (SPEC "Summary files").
+/// The dotenv keys, in the dotenv file's order (docs/outputs.md, "Summary files").
 const KEYS: [&str; 14] = [
     "PR_STATUS_OUTCOME",
     "PR_STATUS_EXIT_CODE",

@@ -46,7 +46,7 @@ impl Http {
         };
         // An exhausted quota (remaining 0) that resets later than the longest wait cannot
         // be waited out within the retry budget: say when it resets now instead of sleeping
-        // through every attempt. A `Retry-After` is honoured, capped at 60 s (SPEC).
+        // through every attempt. A `Retry-After` is honoured, capped at 60 s (docs/faults.md).
         if retry_after.is_none() && reset_wait.is_some_and(|w| w > MAX_WAIT) {
             return Some(Next::Stop(Error::api(
                 Some(code),

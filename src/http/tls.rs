@@ -49,7 +49,7 @@ pub fn client(settings: &HttpSettings, guard: Option<Origin>) -> Result<reqwest:
         .no_proxy()
         .proxy(settings.proxy.to_reqwest());
     let mut roots = Vec::new();
-    // SPEC: SSL_CERT_FILE *adds* CAs to the system roots (the usual OpenSSL meaning replaces
+    // docs/variables.md: SSL_CERT_FILE *adds* CAs to the system roots (the usual OpenSSL meaning replaces
     // them, which would break every other host behind the same proxy).
     if let Some(bundle) = SYSTEM_BUNDLES.iter().find_map(|p| std::fs::read(p).ok()) {
         roots.extend(reqwest::Certificate::from_pem_bundle(&bundle).unwrap_or_default());

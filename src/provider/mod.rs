@@ -49,7 +49,7 @@ pub struct Entry {
     /// The CI system whose own variables configure this forge, for `--help`: "GitHub Actions".
     pub ci: Option<&'static str>,
     /// Detection order when `PROVIDER` is unset: the lowest precedence whose `detect` matches
-    /// wins (SPEC's provider table, top row first).
+    /// wins (docs/variables.md's provider table, top row first).
     pub precedence: u8,
     /// When detection picks it, for `--help`: "GITHUB_ACTIONS=true".
     pub detected_when: &'static str,

@@ -13,7 +13,7 @@ use crate::summary::Summary;
 pub use super::FORGES;
 use super::{bitbucket_cloud, DynProvider, Entry};
 
-/// What answers when no forge's variable is set (SPEC: "and when nothing else matches").
+/// What answers when no forge's variable is set (docs/variables.md: "when nothing else matches").
 pub static DEFAULT: &Entry = &bitbucket_cloud::ENTRY;
 
 /// `pr-status demo`: built-in sample data; never detected, and not a `PROVIDER` value.
@@ -48,7 +48,7 @@ pub fn by_name(name: &str) -> Option<&'static Entry> {
     FORGES.iter().copied().find(|e| e.name == name)
 }
 
-/// SPEC's provider table: an explicit `PROVIDER` wins, else the first forge (by precedence)
+/// The provider table (docs/variables.md): an explicit `PROVIDER` wins, else the first forge (by precedence)
 /// whose variable is set, else `DEFAULT`. Returns how the choice was made too, for messages.
 pub fn select(vars: &Vars) -> Result<(&'static Entry, Detection)> {
     if let Some(p) = vars.get("PROVIDER") {

@@ -66,7 +66,7 @@ pub struct BitbucketCloud {
     approvers: Mutex<HashMap<u64, Vec<Account>>>,
 }
 
-/// Credential forms, in the order they are tried (SPEC "Credentials").
+/// Credential forms, in the order they are tried (docs/variables.md).
 pub const ACCESS_TOKEN: Form = Form::new("access token", &["BITBUCKET_ACCESS_TOKEN"], "Authorization: Bearer");
 pub const API_TOKEN: Form = Form::new(
     "API token",

@@ -12,7 +12,7 @@ use crate::credentials::{secret_var, Auth, Form, Redactor, Secret};
 use crate::error::{Error, Result};
 use crate::http::{AuthHint, Http};
 
-/// Bitbucket Cloud's own variables (SPEC "Providers", "Credentials").
+/// Bitbucket Cloud's own variables (docs/variables.md).
 #[derive(Debug, Deserialize)]
 struct CloudEnv {
     bitbucket_api_url: Option<String>,
@@ -46,7 +46,7 @@ enum Credential {
     OAuth { client_id: String, secret: Secret },
 }
 
-/// Picks the first complete credential set (SPEC order) and registers its secrets.
+/// Picks the first complete credential set (in the order docs/variables.md gives) and registers its secrets.
 fn credentials(env: &CloudEnv, vars: &Vars, redactor: &mut Redactor) -> Result<Credential> {
     if let Some(token) = secret_var(vars, "BITBUCKET_ACCESS_TOKEN") {
         redactor.add(&token, None);

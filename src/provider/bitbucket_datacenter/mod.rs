@@ -47,7 +47,7 @@ const FORGE: &str = "Bitbucket Data Center";
 const TOKEN: &str = "an HTTP access token (personal, project or repository)";
 const PERMISSION: &str = "Repository read permission (Project read for a project token)";
 
-/// Data Center's own variables (SPEC "Providers", "Credentials").
+/// Data Center's own variables (docs/variables.md).
 #[derive(Debug, Deserialize)]
 struct DatacenterEnv {
     bitbucket_server_url: Option<String>,
@@ -143,7 +143,7 @@ impl BitbucketDatacenter {
     }
 }
 
-/// Credential forms, in the order they are tried (SPEC "Credentials").
+/// Credential forms, in the order they are tried (docs/variables.md).
 pub const ACCESS_TOKEN: Form = Form::new("HTTP access token", &["BITBUCKET_ACCESS_TOKEN"], "Authorization: Bearer");
 pub const PASSWORD: Form = Form::new(
     "password",

@@ -1,4 +1,4 @@
-//! Data Center's variables and credentials (SPEC "Providers", "Credentials").
+//! Data Center's variables and credentials (docs/variables.md).
 
 use reqwest::{StatusCode, Url};
 
@@ -42,7 +42,7 @@ pub(super) fn server_url(text: &str) -> Result<Url> {
     config::parse_base_url("BITBUCKET_SERVER_URL", base)
 }
 
-/// Picks the credential form (SPEC order) and registers its secrets.
+/// Picks the credential form (in the order docs/variables.md gives) and registers its secrets.
 pub(super) fn credentials(env: &DatacenterEnv, vars: &Vars, redactor: &mut Redactor) -> Result<Auth> {
     if let Some(token) = secret_var(vars, "BITBUCKET_ACCESS_TOKEN") {
         redactor.add(&token, None);

@@ -112,7 +112,7 @@ pub(super) struct CommitStatus {
     target_url: Option<String>,
 }
 
-/// A check run's `status`, or its `conclusion` once `completed`, as SPEC's four states.
+/// A check run's `status`, or its `conclusion` once `completed`, as the four build states (docs/contract.md).
 /// Values GitHub may add later count as STOPPED: not running, not a success.
 pub(super) fn check_state(status: Option<&str>, conclusion: Option<&str>) -> BuildState {
     match status.unwrap_or("completed") {

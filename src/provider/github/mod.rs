@@ -48,7 +48,7 @@ const MEDIA_TYPE: &str = "application/vnd.github+json";
 /// GitHub's largest page size.
 const PER_PAGE: &str = "100";
 
-/// GitHub Actions' own variables (SPEC "Providers", "Credentials").
+/// GitHub Actions' own variables (docs/variables.md).
 #[derive(Debug, Deserialize)]
 struct GithubEnv {
     github_repository: Option<String>,
@@ -179,7 +179,7 @@ impl Github {
 
 }
 
-/// The credential form (SPEC "Credentials").
+/// The credential form (docs/variables.md).
 pub const TOKEN: Form = Form::new("token", &["GITHUB_TOKEN"], "Authorization: Bearer");
 
 /// GitHub in the registry (`provider::registry::FORGES`).

@@ -105,7 +105,7 @@ pub(super) struct ApiReviewer {
     pub(super) state: Option<String>,
 }
 
-/// A pipeline's status as SPEC's four states.
+/// A pipeline's status as the four build states (docs/contract.md).
 ///
 /// `manual` means the pipeline is blocked on a manual job that is not allowed to fail: it
 /// will not finish by itself and GitLab does not count it as succeeded, so it is STOPPED (the
@@ -127,7 +127,7 @@ pub(super) fn pipeline_state(status: &str) -> BuildState {
     }
 }
 
-/// A commit status's `status` as SPEC's four states: the pipeline's mapping, except that a job
+/// A commit status's `status` as the four build states (docs/contract.md): the pipeline's mapping, except that a job
 /// allowed to fail which failed, was canceled or waits for a manual start is SUCCESSFUL.
 /// GitLab leaves exactly these out of a pipeline's own status (the pipeline "passed with
 /// warnings"; its manual jobs are optional), so they must not fail `builds-passed` either.
@@ -267,7 +267,7 @@ impl ApiMr {
                 out.push((user, verdict));
             }
         }
-        // Anyone may approve, reviewer or not (SPEC: every participant's approval counts).
+        // Anyone may approve, reviewer or not (docs/contract.md: every participant's approval counts).
         for (user, _) in &approvers {
             if !out.iter().any(|(u, _)| u.same(user)) {
                 out.push((user.clone(), ReviewState::Approved));

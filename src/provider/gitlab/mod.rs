@@ -63,7 +63,7 @@ const DEFAULT_API: &str = "https://gitlab.com/api/v4";
 /// GitLab's largest page size.
 const PER_PAGE: &str = "100";
 
-/// GitLab CI's own variables (SPEC "Providers", "Credentials").
+/// GitLab CI's own variables (docs/variables.md).
 #[derive(Debug, Deserialize)]
 struct GitlabEnv {
     ci_api_v4_url: Option<String>,
@@ -269,7 +269,7 @@ impl Gitlab {
     }
 }
 
-/// The credential form (SPEC "Credentials").
+/// The credential form (docs/variables.md).
 pub const TOKEN: Form = Form::new("access token", &["GITLAB_TOKEN"], "PRIVATE-TOKEN header");
 
 /// GitLab in the registry (`provider::registry::FORGES`).
