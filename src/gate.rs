@@ -510,7 +510,7 @@ mod tests {
 
     /// The running Bitbucket Pipelines build number `n`.
     fn pipelines_build(n: u32) -> CurrentRun {
-        let vars = crate::config::Vars::from_pairs([("BITBUCKET_BUILD_NUMBER".to_string(), n.to_string())]);
+        let vars = crate::env::Vars::from_pairs([("BITBUCKET_BUILD_NUMBER".to_string(), n.to_string())]);
         CurrentRun::new(
             crate::provider::bitbucket_cloud::pipelines_run(&vars)
                 .into_iter()
