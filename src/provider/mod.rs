@@ -208,67 +208,31 @@ pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(what: &str, body: &[u8]
     crate::http::parse_json(what, None, &reqwest::header::HeaderMap::new(), body)
 }
 
-/// A Bitbucket pull request as Cloud or Data Center sends it, for the standalone parsers.
-pub(crate) trait BitbucketPr: serde::de::DeserializeOwned {
-    /// The normalized pull request with these builds (the lookup's own normalization).
-    fn normalize(self, statuses: &[BitbucketStatus]) -> Result<crate::model::PullRequest>;
-}
-
-/// One Bitbucket answer parsed as the lookup parses it, without the request: a page of pull
-/// requests (`values` takes the list out of the forge's page type), one pull request, or a
-/// page of build statuses. Any other answer is an `Error::Api`; it never panics, whatever the
-/// bytes. The forges' public `parse_*` functions, which property tests and fuzzing call, are
-/// these.
-pub(crate) mod bitbucket_parse {
-    use super::{parse_body, BitbucketPr, BitbucketStatus};
-    use crate::error::Result;
-    use crate::model::{Build, PullRequest};
-    use serde::de::DeserializeOwned;
-
-    /// A page of pull requests, normalized without builds.
-    pub(crate) fn pull_requests<P: DeserializeOwned, Pr: BitbucketPr>(
-        body: &[u8],
-        values: fn(P) -> Vec<Pr>,
-    ) -> Result<Vec<PullRequest>> {
-        let page: P = parse_body("a page of pull requests", body)?;
-        values(page).into_iter().map(|p| p.normalize(&[])).collect()
-    }
-
-    /// One pull request, normalized without builds.
-    pub(crate) fn pull_request<Pr: BitbucketPr>(body: &[u8]) -> Result<PullRequest> {
-        parse_body::<Pr>("a pull request", body)?.normalize(&[])
-    }
-
-    /// A page of build statuses.
-    pub(crate) fn statuses<P: DeserializeOwned>(
-        body: &[u8],
-        values: fn(P) -> Vec<BitbucketStatus>,
-    ) -> Result<Vec<Build>> {
-        let page: P = parse_body("a page of build statuses", body)?;
-        Ok(values(page).iter().map(BitbucketStatus::build).collect())
-    }
-}
-
-/// A Bitbucket forge's public parsers (`bitbucket_parse`), for property tests and fuzzing,
-/// defined once for Cloud and Data Center: `parse_pull_request_page`, `parse_pull_request`
-/// and the build-status page parser, named `$statuses`. `$page` is the forge's page type.
+/// A Bitbucket forge's public parsers, for property tests and fuzzing, defined once for Cloud
+/// and Data Center: `parse_pull_request_page`, `parse_pull_request` and the build-status page
+/// parser, named `$statuses`. `$page` is the forge's page type, `$pr` its pull request (with
+/// the lookup's own `normalize`). Each parses one answer as the lookup does (`parse_body`, the
+/// same normalization), without the request.
 macro_rules! bitbucket_parsers {
     ($page:ident, $pr:ty, $statuses:ident) => {
         /// Parses one page of pull requests (the commit's, or the repository's list) into
         /// normalized pull requests without builds. Any answer that is not such a page is an
         /// `Error::Api`; it never panics, whatever the bytes.
         pub fn parse_pull_request_page(body: &[u8]) -> $crate::error::Result<Vec<$crate::model::PullRequest>> {
-            $crate::provider::bitbucket_parse::pull_requests(body, |p: $page<$pr>| p.values)
+            let page: $page<$pr> = $crate::provider::parse_body("a page of pull requests", body)?;
+            page.values.into_iter().map(|p| p.normalize(&[])).collect()
         }
 
         /// Parses one pull request into a normalized pull request without builds.
         pub fn parse_pull_request(body: &[u8]) -> $crate::error::Result<$crate::model::PullRequest> {
-            $crate::provider::bitbucket_parse::pull_request::<$pr>(body)
+            $crate::provider::parse_body::<$pr>("a pull request", body)?.normalize(&[])
         }
 
         /// Parses one page of build statuses into builds.
         pub fn $statuses(body: &[u8]) -> $crate::error::Result<Vec<$crate::model::Build>> {
-            $crate::provider::bitbucket_parse::statuses(body, |p: $page<$crate::provider::BitbucketStatus>| p.values)
+            use $crate::provider::BitbucketStatus;
+            let page: $page<BitbucketStatus> = $crate::provider::parse_body("a page of build statuses", body)?;
+            Ok(page.values.iter().map(BitbucketStatus::build).collect())
         }
     };
 }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use super::FORGE;
 use crate::error::Result;
 use crate::model::{PrState, PullRequest, ReviewState, Reviewer};
-use crate::provider::{bitbucket_pr, BitbucketPr, BitbucketStatus};
+use crate::provider::{bitbucket_pr, BitbucketStatus};
 
 /// The PR fields the summary needs; `values.` is prefixed for list answers.
 pub(super) const PR_FIELDS: [&str; 24] = [
@@ -163,8 +163,9 @@ const STATES: &[(&str, PrState)] = &[
     ("SUPERSEDED", PrState::Superseded),
 ];
 
-impl BitbucketPr for ApiPr {
-    fn normalize(self, statuses: &[BitbucketStatus]) -> Result<PullRequest> {
+impl ApiPr {
+    /// The normalized pull request with these builds.
+    pub(super) fn normalize(self, statuses: &[BitbucketStatus]) -> Result<PullRequest> {
         let mut pr = bitbucket_pr(FORGE, STATES, self.id, self.title.clone(), self.state.as_deref(), self.draft)?;
         pr.url = self
             .links

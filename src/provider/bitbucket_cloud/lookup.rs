@@ -13,7 +13,7 @@ use crate::http::Page as HttpPage;
 use crate::model::{Lookup, LookupKind, PullRequest, Repository};
 use crate::provider::flow::{self, Forge, Listed};
 use crate::provider::Site;
-use crate::provider::{BitbucketPr, same_commit, BitbucketStatus};
+use crate::provider::{same_commit, BitbucketStatus};
 
 /// `size` (the list's total, when Bitbucket counts it) lets `Http::paginate` check the pages.
 const STATUS_FIELDS: &str = "next,size,values.key,values.name,values.state,values.url";

@@ -9,7 +9,7 @@ use crate::model::MergeVerdict;
 use super::FORGE;
 use crate::error::Result;
 use crate::model::{PrState, PullRequest, ReviewState, Reviewer};
-use crate::provider::{bitbucket_pr, BitbucketPr, server_commit, BitbucketStatus};
+use crate::provider::{bitbucket_pr, server_commit, BitbucketStatus};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -149,8 +149,9 @@ impl ApiPr {
 /// Data Center's pull request states.
 const STATES: &[(&str, PrState)] = &[("OPEN", PrState::Open), ("MERGED", PrState::Merged), ("DECLINED", PrState::Declined)];
 
-impl BitbucketPr for ApiPr {
-    fn normalize(self, builds: &[BitbucketStatus]) -> Result<PullRequest> {
+impl ApiPr {
+    /// The normalized pull request with these builds.
+    pub(super) fn normalize(self, builds: &[BitbucketStatus]) -> Result<PullRequest> {
         let mut pr = bitbucket_pr(FORGE, STATES, self.id, self.title.clone(), self.state.as_deref(), self.draft)?;
         pr.url = self
             .links

@@ -10,7 +10,7 @@ use crate::http::Page as HttpPage;
 use crate::model::{Lookup, LookupKind, PullRequest, Repository};
 use crate::provider::flow::{self, Forge, Listed};
 use crate::provider::Site;
-use crate::provider::{BitbucketPr, BitbucketStatus};
+use crate::provider::{BitbucketStatus};
 
 /// Page sizes asked for; servers cap `limit` themselves (build statuses at 100).
 const PR_LIMIT: &str = "100";
